@@ -1,0 +1,1 @@
+"""Data governance: policies today; encrypted log store, ledger and retention to come."""

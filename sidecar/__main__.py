@@ -1,0 +1,105 @@
+"""`sidecar` / `python -m sidecar`: flags, policies, hardening, then serve.
+
+The only reader of argv and the environment. Exit codes: 0 ok, 1 configuration or
+start-up error (message names the key/line or file), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from governance.errors import GovernanceError
+from governance.keyfile import load_or_create_key
+from governance.policy import load_policies_file
+
+__all__ = ["main"]
+
+_log = logging.getLogger("sidecar")
+DEFAULT_LISTEN = "127.0.0.1:50051"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sidecar", description="Privacy sidecar for model services")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the gRPC server")
+    serve.add_argument("--policies", type=Path, default=Path("policies.yaml"), help="policies file")
+    serve.add_argument("--listen", default=DEFAULT_LISTEN, help="HOST:PORT (default %(default)s)")
+    serve.add_argument("--data-dir", type=Path, default=Path("var"), help="data directory")
+    serve.add_argument("--workers", type=int, default=4, help="detection threads")
+    serve.add_argument("--grace", type=float, default=10.0, help="shutdown grace, seconds")
+    serve.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    health = sub.add_parser("health", help="query the gRPC health service; exit 0 if SERVING")
+    health.add_argument("--target", default=DEFAULT_LISTEN)
+    health.add_argument("--timeout", type=float, default=3.0)
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> int:
+    from sidecar.detection import PresidioDetector  # noqa: PLC0415 - slow import, serve only
+    from sidecar.server import Sidecar  # noqa: PLC0415
+
+    policies = load_policies_file(args.policies)
+    data_dir: Path = args.data_dir
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    hash_key = load_or_create_key(data_dir / "keys" / "hmac.key")
+    _log.info("loading detection pipelines")
+    detector = await asyncio.to_thread(PresidioDetector, policies)
+    sidecar = Sidecar(policies, detector=detector, hash_key=hash_key, workers=args.workers)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    port = await sidecar.start(args.listen)
+    print(f"sidecar listening on port {port}", flush=True)  # noqa: T201 - start-up banner
+    await stopping.wait()
+    _log.info("shutting down (grace %.1fs)", args.grace)
+    await sidecar.stop(args.grace)
+    return 0
+
+
+def _health(args: argparse.Namespace) -> int:
+    import grpc  # noqa: PLC0415
+    from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: PLC0415
+
+    with grpc.insecure_channel(args.target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        try:
+            reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=args.timeout)
+        except grpc.RpcError as err:
+            print(f"unhealthy: {err.code().name}", file=sys.stderr)  # noqa: T201
+            return 1
+    status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+    print(status)  # noqa: T201
+    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "health":
+        return _health(args)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    from sidecar.hardening import disable_core_dumps  # noqa: PLC0415
+
+    disable_core_dumps()
+    # spaCy and thinc may look for GPUs or fetch nothing, but be explicit: never online.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        return asyncio.run(_serve(args))
+    except GovernanceError as err:
+        print(f"sidecar: {err}", file=sys.stderr)  # noqa: T201
+        return 1
+    except OSError as err:
+        print(f"sidecar: {type(err).__name__}: {err.strerror or err}", file=sys.stderr)  # noqa: T201
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,242 @@
+"""PII detection: the Detector protocol and its Presidio + spaCy implementation.
+
+The only module that imports presidio or spacy. It returns spans (offsets into the
+original text), never strings, and never logs what it reads. spaCy pipelines are loaded
+once per (language, model) with only the named-entity recognizer; Presidio's pattern
+recognizers (checksum-validated: Luhn, IBAN mod-97, SSN rules, ...) run beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from governance.policy import REGEX_FLAGS, Policies, Policy
+from sidecar.normalize import normalize
+
+__all__ = ["Detector", "Finding", "PresidioDetector", "merge_overlaps", "offline_tldextract"]
+
+_log = logging.getLogger(__name__)
+
+# NER labels of en_core_web_* mapped to Presidio's entity names. ORGANIZATION is kept
+# (Presidio ignores it by default); a policy only gets it if it lists it.
+_NER_MAPPING = {
+    "PER": "PERSON",
+    "PERSON": "PERSON",
+    "NORP": "NRP",
+    "FAC": "LOCATION",
+    "LOC": "LOCATION",
+    "GPE": "LOCATION",
+    "LOCATION": "LOCATION",
+    "ORG": "ORGANIZATION",
+    "ORGANIZATION": "ORGANIZATION",
+    "DATE": "DATE_TIME",
+    "TIME": "DATE_TIME",
+}
+_NER_IGNORED = (
+    "CARDINAL",
+    "EVENT",
+    "LANGUAGE",
+    "LAW",
+    "MONEY",
+    "ORDINAL",
+    "PERCENT",
+    "PRODUCT",
+    "QUANTITY",
+    "WORK_OF_ART",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A detected value: entity type and [start, end) in the original text's code points."""
+
+    entity: str
+    start: int
+    end: int
+    score: float
+
+
+class Detector(Protocol):
+    def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
+        """Findings in `text` under `policy`, overlaps merged. May raise anything."""
+        ...
+
+
+def merge_overlaps(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Merge overlapping findings into their union, so no character of any survives.
+
+    The union takes the type of its highest-scoring member (the longer one on a tie).
+    """
+    ordered = sorted(findings, key=lambda f: (f.start, -f.end))
+    merged: list[Finding] = []
+    for finding in ordered:
+        if finding.end <= finding.start:
+            continue
+        if merged and finding.start < merged[-1].end:
+            last = merged[-1]
+            best = max(
+                (last, finding), key=lambda f: (f.score, f.end - f.start, f.entity)
+            )
+            merged[-1] = Finding(
+                best.entity, last.start, max(last.end, finding.end), max(last.score, finding.score)
+            )
+        else:
+            merged.append(finding)
+    return tuple(merged)
+
+
+def offline_tldextract() -> None:
+    """Make tldextract use its bundled public-suffix snapshot: no download, no cache file.
+
+    Presidio's e-mail validation calls tldextract.extract(), which would otherwise fetch
+    the suffix list from the Internet on first use.
+    """
+    import tldextract.tldextract as tld  # noqa: PLC0415 - patched before presidio uses it
+
+    tld.TLD_EXTRACTOR = tld.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+class _SpacyEngine:
+    """Factory for a Presidio spaCy NLP engine that runs only the NER component."""
+
+    @staticmethod
+    def create(language: str, model: str) -> Any:
+        import spacy  # noqa: PLC0415 - heavy import, only on the detection path
+        from presidio_analyzer.nlp_engine import (  # noqa: PLC0415
+            NerModelConfiguration,
+            SpacyNlpEngine,
+        )
+
+        class NerOnlySpacyEngine(SpacyNlpEngine):  # type: ignore[misc] - untyped base
+            """Loads only `ner` (en_core_web_sm's NER has its own tok2vec), never downloads."""
+
+            def load(self) -> None:
+                if not spacy.util.is_package(model):
+                    raise LookupError(f"spaCy pipeline {model!r} is not installed")
+                nlp = spacy.load(model)
+                keep = {"ner"}
+                for name in list(nlp.pipe_names):
+                    if name not in keep:
+                        nlp.remove_pipe(name)
+                self.nlp = {language: nlp}
+
+            def _doc_to_nlp_artifact(self, doc: Any, lang: str) -> Any:
+                artifacts = super()._doc_to_nlp_artifact(doc, lang)
+                # No lemmatizer runs; lower-cased tokens let context words still match.
+                artifacts.lemmas = [token.lower_ for token in doc]
+                artifacts.keywords = artifacts.set_keywords(self, artifacts.lemmas, lang)
+                return artifacts
+
+        config = NerModelConfiguration(
+            model_to_presidio_entity_mapping=_NER_MAPPING, labels_to_ignore=list(_NER_IGNORED)
+        )
+        engine = NerOnlySpacyEngine(
+            models=[{"lang_code": language, "model_name": model}], ner_model_configuration=config
+        )
+        engine.load()
+        return engine
+
+
+class PresidioDetector:
+    """Presidio AnalyzerEngine per named policy, sharing one spaCy pipeline per model."""
+
+    def __init__(self, policies: Policies) -> None:
+        offline_tldextract()
+        logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+        from presidio_analyzer import AnalyzerEngine  # noqa: PLC0415
+
+        engines: dict[tuple[str, str], Any] = {}
+        self._analyzers: dict[str, Any] = {}
+        for name, policy in policies.policies.items():
+            detection = policy.detection
+            key = (detection.language, detection.spacy_model)
+            if key not in engines:
+                try:
+                    engines[key] = _SpacyEngine.create(*key)
+                except (LookupError, OSError, ValueError):
+                    raise policies.error(
+                        ("policies", name, "detection", "spacy_model"),
+                        f"spaCy pipeline {detection.spacy_model!r} is not installed or "
+                        "cannot be loaded",
+                    ) from None
+            registry = self._registry(policy, engines[key])
+            supported = set(registry.get_supported_entities(languages=[detection.language]))
+            for index, entity in enumerate(detection.entities):
+                if entity not in supported:
+                    raise policies.error(
+                        ("policies", name, "detection", "entities", index),
+                        f"no recognizer detects {entity} for language {detection.language!r}"
+                        " (add a custom_recognizers or deny_lists entry for it)",
+                    )
+            self._analyzers[name] = AnalyzerEngine(
+                registry=registry,
+                nlp_engine=engines[key],
+                supported_languages=[detection.language],
+                default_score_threshold=detection.score_threshold,
+            )
+
+    @staticmethod
+    def _registry(policy: Policy, nlp_engine: Any) -> Any:
+        from presidio_analyzer import Pattern, PatternRecognizer, RecognizerRegistry  # noqa: PLC0415
+
+        detection = policy.detection
+        registry = RecognizerRegistry(
+            supported_languages=[detection.language], global_regex_flags=REGEX_FLAGS
+        )
+        registry.load_predefined_recognizers(
+            languages=[detection.language], nlp_engine=nlp_engine
+        )
+        for recognizer in detection.custom_recognizers:
+            registry.add_recognizer(
+                PatternRecognizer(
+                    supported_entity=recognizer.entity,
+                    name=f"policy:{recognizer.entity}:{recognizer.patterns[0].name}",
+                    supported_language=detection.language,
+                    patterns=[Pattern(p.name, p.regex, p.score) for p in recognizer.patterns],
+                    context=list(recognizer.context) or None,
+                    global_regex_flags=REGEX_FLAGS,
+                )
+            )
+        for entity, values in detection.deny_lists.items():
+            registry.add_recognizer(
+                PatternRecognizer(
+                    supported_entity=entity,
+                    name=f"policy:deny:{entity}",
+                    supported_language=detection.language,
+                    deny_list=list(values),
+                    global_regex_flags=REGEX_FLAGS,
+                )
+            )
+        return registry
+
+    def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
+        if not text.strip():
+            return ()
+        normalized = normalize(text)
+        detection = policy.detection
+        results = self._analyzers[policy.name].analyze(
+            text=normalized.text,
+            language=detection.language,
+            entities=list(detection.entities),
+            score_threshold=detection.score_threshold,
+            allow_list=list(detection.allow_list) or None,
+        )
+        return merge_overlaps(_to_findings(results, normalized.to_original))
+
+
+def _to_findings(results: Sequence[Any], to_original: Any) -> list[Finding]:
+    findings = []
+    for result in results:
+        start, end = to_original(result.start, result.end)
+        findings.append(Finding(str(result.entity_type), start, end, float(result.score)))
+    return findings
+
+
+def entity_counts(findings: Iterable[Finding]) -> Mapping[str, int]:
+    counts: dict[str, int] = {}
+    for finding in findings:
+        counts[finding.entity] = counts.get(finding.entity, 0) + 1
+    return counts

@@ -1,0 +1,87 @@
+"""Text normalisation for detection, with a map back to the original code points.
+
+Detection runs on a normalised copy: Unicode NFKC (full-width and mathematical digits
+become ASCII), format characters such as zero-width spaces and soft hyphens removed,
+variation selectors removed. Every normalised character remembers the original span
+it came from, so a finding on the copy replaces exactly the original characters,
+including any invisible ones inside the value.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+__all__ = ["Normalized", "normalize"]
+
+
+def _dropped(char: str) -> bool:
+    # Cf: zero-width space/joiners, soft hyphen, bidi controls, BOM. Variation
+    # selectors (Mn) change glyphs only; both are used to split values invisibly.
+    return unicodedata.category(char) == "Cf" or "\ufe00" <= char <= "\ufe0f" or (
+        "\U000e0100" <= char <= "\U000e01ef"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Normalized:
+    """A normalised copy of a text; `starts`/`ends` are empty when it is the original."""
+
+    text: str
+    starts: tuple[int, ...] = ()
+    ends: tuple[int, ...] = ()
+
+    @property
+    def identity(self) -> bool:
+        return not self.starts
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map a span [start, end) of the copy to the original text's code points."""
+        if self.identity:
+            return start, end
+        if end <= start:
+            position = self.starts[start] if start < len(self.starts) else self.ends[-1]
+            return position, position
+        return self.starts[start], self.ends[end - 1]
+
+    def __repr__(self) -> str:
+        return f"<Normalized: {len(self.text)} chars>"
+
+
+def normalize(text: str) -> Normalized:
+    """Normalise `text` for detection, keeping the offset map."""
+    if text.isascii():  # ASCII is already NFKC and has no format characters
+        return Normalized(text)
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    cluster: list[str] = []
+    cluster_start = 0
+    cluster_end = 0
+
+    def flush() -> None:
+        if not cluster:
+            return
+        piece = "".join(cluster)
+        folded = unicodedata.normalize("NFKC", piece) if not piece.isascii() else piece
+        out.append(folded)
+        starts.extend([cluster_start] * len(folded))
+        ends.extend([cluster_end] * len(folded))
+        cluster.clear()
+
+    for index, char in enumerate(text):
+        if _dropped(char):
+            continue
+        # A base character and its combining marks normalise together (é = e + U+0301).
+        if cluster and unicodedata.combining(char):
+            cluster.append(char)
+            cluster_end = index + 1
+            continue
+        flush()
+        cluster.append(char)
+        cluster_start, cluster_end = index, index + 1
+    flush()
+    normalized = "".join(out)
+    if normalized == text:
+        return Normalized(text)
+    return Normalized(normalized, tuple(starts), tuple(ends))

@@ -1,0 +1,94 @@
+"""The ordered steps of screening: detect off the event loop, apply the policy, fail closed.
+
+`Screening` turns one text into findings within the policy's time budget; failures are
+turned into the policy's failure mode here, once, for every RPC. Nothing here logs text:
+decisions are logged as counts, types, actions and ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from governance.policy import Policy
+from sidecar.detection import Detector, Finding
+from sidecar.errors import DetectionFailed, DetectorUnavailable
+from sidecar.redaction import Applied
+
+__all__ = ["Decision", "Screening", "counts_by_type"]
+
+_log = logging.getLogger(__name__)
+_decisions = logging.getLogger("sidecar.decisions")
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What was decided about one text: never the text itself."""
+
+    rpc: str
+    decision_id: str
+    policy_version: str
+    outcome: str
+    entities: tuple[Applied, ...]
+
+
+def counts_by_type(entities: Iterable[Applied]) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}
+    for entity in entities:
+        key = (entity.entity, entity.action)
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+class Screening:
+    """Runs a Detector in a thread pool with the policy's time budget."""
+
+    def __init__(self, detector: Detector, executor: Executor) -> None:
+        self._detector = detector
+        self._executor = executor
+
+    async def findings(self, text: str, policy: Policy) -> tuple[Finding, ...]:
+        """Findings in `text`. Raises DetectionFailed on any error or on timeout."""
+        if not text:
+            return ()
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._executor, self._detector.detect, text, policy)
+        try:
+            return await asyncio.wait_for(future, timeout=policy.detection.timeout_ms / 1000)
+        except TimeoutError:
+            raise DetectionFailed("timeout") from None
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:  # noqa: BLE001 - any detector fault fails closed
+            # Foreign exception text may quote the input: keep only the type.
+            raise DetectionFailed(type(err).__name__) from None
+
+    @staticmethod
+    def on_failure(policy: Policy, failure: DetectionFailed, *, rpc: str) -> str:
+        """Apply the failure mode: return the marker text, or raise DetectorUnavailable."""
+        _log.warning(
+            "detection failed in %s (%s); policy %s: %s",
+            rpc,
+            failure.reason,
+            policy.name,
+            policy.on_detector_failure,
+        )
+        if policy.on_detector_failure == "reject":
+            raise DetectorUnavailable(failure.reason)
+        return policy.failure_marker
+
+    @staticmethod
+    def record(decision: Decision, **ids: str) -> None:
+        counts = {f"{e}:{a}": n for (e, a), n in sorted(counts_by_type(decision.entities).items())}
+        _decisions.info(
+            "decision %s rpc=%s outcome=%s policy=%s entities=%s %s",
+            decision.decision_id,
+            decision.rpc,
+            decision.outcome,
+            decision.policy_version,
+            counts,
+            " ".join(f"{k}={v}" for k, v in sorted(ids.items())),
+        )

@@ -1,0 +1,393 @@
+"""The PrivacySidecar servicer: validate the request, run the pipeline, build the reply.
+
+No detection or redaction rules live here. Every RPC runs inside one span and one
+status boundary; raw text goes only to the pipeline and the in-memory context.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+
+import grpc
+
+from governance.policy import Policies, Policy
+from sidecar.contexts import ContextStore, InferenceContext, Sensitive
+from sidecar.detection import Finding
+from sidecar.errors import DetectionFailed, RequestError, status_boundary
+from sidecar.pipeline import Decision, Screening, counts_by_type
+from sidecar.redaction import Applied, Placeholders, apply, placeholder_spans, render_output
+from sidecar.streaming import safe_cut
+from sidecar.telemetry import RpcSpan, Telemetry
+from sidecar.v1 import sidecar_pb2 as pb
+from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
+
+__all__ = ["SidecarService"]
+
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_MAX_ID_CHARS = 256
+# Streams keep this much already-released raw text as left context for detection, so a
+# name that completes a sentence is judged with the words before it.
+_STREAM_CONTEXT_CHARS = 200
+
+Context = grpc.aio.ServicerContext[object, object]
+
+
+def _entities(applied: Sequence[Applied], *, shift: int = 0) -> list[pb.Entity]:
+    return [
+        pb.Entity(type=a.entity, start=a.start + shift, end=a.end + shift, score=a.score, action=a.action)
+        for a in applied
+    ]
+
+
+def _label(value: str, field: str, *, required: bool) -> str:
+    if not value:
+        if required:
+            raise RequestError(field=field, problem="required")
+        return ""
+    if not _LABEL.match(value):
+        raise RequestError(
+            field=field, problem="must be 1-128 characters of letters, digits and ._:/@+-"
+        )
+    return value
+
+
+def _check_size(text: str, policy: Policy, field: str, *, already: int = 0) -> int:
+    size = len(text.encode("utf-8"))
+    limit = policy.inference.max_input_bytes
+    if already + size > limit:
+        raise RequestError(
+            field=field,
+            problem=f"{already + size} bytes exceeds the limit "
+            f"policies.{policy.name}.inference.max_input_bytes = {limit}",
+        )
+    return size
+
+
+class SidecarService(pb_grpc.PrivacySidecarServicer):
+    def __init__(
+        self,
+        policies: Policies,
+        screening: Screening,
+        contexts: ContextStore,
+        telemetry: Telemetry,
+        *,
+        hash_key: bytes,
+    ) -> None:
+        self._policies = policies
+        self._screening = screening
+        self._contexts = contexts
+        self._telemetry = telemetry
+        self._hash_key = hash_key
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _policy(self, name: str) -> Policy:
+        if name and name not in self._policies.policies:
+            known = ", ".join(sorted(self._policies.policies))
+            raise RequestError(field="policy", problem=f"unknown policy name (known: {known})")
+        return self._policies.get(name)
+
+    @staticmethod
+    def _request_id(context: Context) -> str:
+        for key, value in context.invocation_metadata() or ():
+            if key == "x-request-id" and isinstance(value, str) and _REQUEST_ID.match(value):
+                return value
+        return uuid.uuid4().hex[:16]
+
+    @contextlib.asynccontextmanager
+    async def _call(self, method: str, context: Context) -> AsyncIterator[RpcSpan]:
+        request_id = self._request_id(context)
+        with self._telemetry.rpc(method, request_id) as span:
+            try:
+                async with status_boundary(context, request_id):
+                    yield span
+            except grpc.aio.AbortError:
+                code = context.code()
+                span.status = code.name if isinstance(code, grpc.StatusCode) else "ABORTED"
+                raise
+
+    def _inference_id(self, value: str) -> str:
+        if not value:
+            raise RequestError(field="inference_id", problem="required")
+        if len(value) > _MAX_ID_CHARS:
+            raise RequestError(field="inference_id", problem=f"longer than {_MAX_ID_CHARS} characters")
+        return value
+
+    async def _redact(self, text: str, policy: Policy, placeholders: Placeholders, rpc: str) -> tuple[str, tuple[Applied, ...], str]:
+        try:
+            findings = await self._screening.findings(text, policy)
+        except DetectionFailed as failure:
+            self._telemetry.fail_closed(rpc)
+            return Screening.on_failure(policy, failure, rpc=rpc), (), "fail_closed"
+        redacted = apply(text, findings, policy, placeholders=placeholders, hash_key=self._hash_key)
+        return redacted.text, redacted.entities, "ok"
+
+    def _decide(self, rpc: str, decision_id: str, policy: Policy, outcome: str, entities: tuple[Applied, ...], span: RpcSpan, **ids: str) -> None:
+        decision = Decision(rpc, decision_id, policy.policy_version, outcome, entities)
+        Screening.record(decision, **ids)
+        self._telemetry.entities(rpc, counts_by_type(entities))
+        span.set(outcome=outcome, entity_count=len(entities), policy_version=policy.policy_version)
+
+    # -- RPCs ----------------------------------------------------------------------------
+
+    async def Redact(self, request: pb.RedactRequest, context: Context) -> pb.RedactResponse:
+        async with self._call("Redact", context) as span:
+            policy = self._policy(request.policy)
+            _check_size(request.text, policy, "text")
+            span.set(policy=policy.name, input_chars=len(request.text))
+            text, entities, outcome = await self._redact(request.text, policy, Placeholders(), "Redact")
+            decision_id = uuid.uuid4().hex
+            self._decide("Redact", decision_id, policy, outcome, entities, span)
+            span.set(decision_id=decision_id)
+            return pb.RedactResponse(
+                redacted_text=text,
+                entities=_entities(entities),
+                policy_version=policy.policy_version,
+                decision_id=decision_id,
+                outcome=outcome,
+            )
+        raise AssertionError("unreachable")  # pragma: no cover - the boundary aborts
+
+    async def BeginInference(
+        self, request: pb.BeginInferenceRequest, context: Context
+    ) -> pb.BeginInferenceResponse:
+        async with self._call("BeginInference", context) as span:
+            tenant = _label(request.tenant, "tenant", required=True)
+            model = _label(request.model, "model", required=True)
+            purpose = _label(request.purpose, "purpose", required=True)
+            policy = self._policy(request.policy if request.HasField("policy") else "")
+            limits = policy.inference
+            ttl_seconds = limits.ttl_seconds
+            if request.HasField("ttl_ms") and request.ttl_ms != 0:
+                if request.ttl_ms < 0:
+                    raise RequestError(field="ttl_ms", problem="must not be negative")
+                if request.ttl_ms > limits.max_ttl_seconds * 1000:
+                    raise RequestError(
+                        field="ttl_ms",
+                        problem=f"exceeds policies.{policy.name}.inference.max_ttl_seconds"
+                        f" = {limits.max_ttl_seconds:g}",
+                    )
+                ttl_seconds = request.ttl_ms / 1000
+            subject = request.subject_id if request.HasField("subject_id") else None
+            if subject is not None and len(subject) > _MAX_ID_CHARS:
+                raise RequestError(field="subject_id", problem=f"longer than {_MAX_ID_CHARS} characters")
+            size = _check_size(request.input, policy, "input")
+            span.set(tenant=tenant, model=model, purpose=purpose, policy=policy.name, input_chars=len(request.input))
+            now = self._contexts.clock()
+            inference_id = ContextStore.new_id()
+            ctx = InferenceContext(
+                inference_id=inference_id,
+                tenant=tenant,
+                model=model,
+                purpose=purpose,
+                policy=policy,
+                input=Sensitive(request.input),
+                subject_id=Sensitive(subject) if subject is not None else None,
+                expires_at=now + ttl_seconds,
+                expires_at_unix_ms=int((time.time() + ttl_seconds) * 1000),
+            )
+            # Admit before detecting: a full store refuses at once, and the bytes are ours.
+            self._contexts.admit(ctx, size + len(subject or ""))
+            try:
+                text, entities, outcome = await self._redact(request.input, policy, ctx.placeholders, "BeginInference")
+                self._contexts.check(ctx)
+            except BaseException:
+                self._contexts.finish(ctx)
+                raise
+            ctx.outcome = outcome
+            for entity in entities:
+                ctx.input_counts[entity.entity] = ctx.input_counts.get(entity.entity, 0) + 1
+            span.set(inference_id=inference_id)
+            self._decide("BeginInference", inference_id, policy, outcome, entities, span,
+                         tenant=tenant, model=model, purpose=purpose)
+            return pb.BeginInferenceResponse(
+                inference_id=inference_id,
+                model_input=text,
+                entities=_entities(entities),
+                policy_version=policy.policy_version,
+                outcome=outcome,
+                expires_at_unix_ms=ctx.expires_at_unix_ms,
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def EndInference(
+        self, request: pb.EndInferenceRequest, context: Context
+    ) -> pb.EndInferenceResponse:
+        async with self._call("EndInference", context) as span:
+            inference_id = self._inference_id(request.inference_id)
+            ctx = self._contexts.claim(inference_id)
+            try:
+                policy = ctx.policy
+                _check_size(request.output, policy, "output")
+                span.set(inference_id=inference_id, tenant=ctx.tenant, policy=policy.name,
+                         output_chars=len(request.output))
+                try:
+                    findings = await self._screening.findings(request.output, policy)
+                except DetectionFailed as failure:
+                    self._telemetry.fail_closed("EndInference")
+                    user_text, entities, outcome = (
+                        Screening.on_failure(policy, failure, rpc="EndInference"), (), "fail_closed"
+                    )
+                else:
+                    self._contexts.check(ctx)
+                    rendered = render_output(request.output, findings, policy,
+                                             placeholders=ctx.placeholders, hash_key=self._hash_key)
+                    user_text, entities, outcome = rendered.user_text, rendered.entities, "ok"
+            except BaseException as err:
+                self._settle_failed(ctx, err)
+                raise
+            self._contexts.finish(ctx)
+            self._decide("EndInference", inference_id, policy, outcome, entities, span, tenant=ctx.tenant)
+            return pb.EndInferenceResponse(
+                user_output=user_text,
+                entities=_entities(entities),
+                log_record_id="",
+                policy_version=policy.policy_version,
+                outcome=outcome,
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _settle_failed(self, ctx: InferenceContext, err: BaseException) -> None:
+        """After a failed end: bad requests keep the context for a retry; the rest wipe it."""
+        if isinstance(err, RequestError):
+            self._contexts.release(ctx)
+        else:
+            self._contexts.finish(ctx)
+
+    async def AbortInference(
+        self, request: pb.AbortInferenceRequest, context: Context
+    ) -> pb.AbortInferenceResponse:
+        async with self._call("AbortInference", context) as span:
+            inference_id = self._inference_id(request.inference_id)
+            span.set(inference_id=inference_id)
+            self._contexts.discard(inference_id)
+            return pb.AbortInferenceResponse()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def StreamOutput(
+        self, request_iterator: AsyncIterator[pb.OutputChunk], context: Context
+    ) -> AsyncIterator[pb.OutputChunk]:
+        async with self._call("StreamOutput", context) as span:
+            async for reply in self._stream(request_iterator, span):
+                yield reply
+
+    async def _stream(
+        self, chunks: AsyncIterator[pb.OutputChunk], span: RpcSpan
+    ) -> AsyncIterator[pb.OutputChunk]:
+        first = await anext(chunks, None)
+        if first is None:
+            raise RequestError(field="inference_id", problem="the first chunk must name the inference")
+        inference_id = self._inference_id(first.inference_id)
+        ctx = self._contexts.claim(inference_id)
+        span.set(inference_id=inference_id, tenant=ctx.tenant, policy=ctx.policy.name)
+        stream = _OutputStream(self, ctx)
+        try:
+            chunk: pb.OutputChunk | None = first
+            while chunk is not None:
+                if chunk.inference_id and chunk.inference_id != inference_id:
+                    raise RequestError(field="inference_id", problem="differs from the first chunk's")
+                self._contexts.check(ctx)
+                for reply in await stream.feed(chunk.text, final=chunk.last):
+                    yield reply
+                if stream.done:
+                    break
+                chunk = await anext(chunks, None)
+            if not stream.done:  # the caller closed its side: flush what is held
+                for reply in await stream.feed("", final=True):
+                    yield reply
+            extra = await anext(chunks, None) if chunk is not None and chunk.last else None
+            if extra is not None:
+                raise RequestError(field="last", problem="no chunk may follow the last one")
+        except BaseException:
+            self._contexts.finish(ctx)
+            raise
+        self._contexts.finish(ctx)
+        span.set(outcome=stream.outcome, entity_count=len(stream.entities), chunks=stream.chunks)
+        self._decide("StreamOutput", inference_id, ctx.policy, stream.outcome, tuple(stream.entities), span,
+                     tenant=ctx.tenant)
+
+
+class _OutputStream:
+    """Screens one streamed output: holds back what could still be a value, releases the rest."""
+
+    def __init__(self, service: SidecarService, ctx: InferenceContext) -> None:
+        self._service = service
+        self._ctx = ctx
+        self._pending = ""  # raw text received and not yet released
+        self._released_raw = ""  # tail of released raw text, left context for detection
+        self._offset = 0  # code points released so far
+        self._received_bytes = 0
+        self.entities: list[Applied] = []
+        self.outcome = "ok"
+        self.done = False
+        self.chunks = 0
+
+    async def feed(self, text: str, *, final: bool) -> list[pb.OutputChunk]:
+        policy = self._ctx.policy
+        self.chunks += 1
+        size = _check_size(text, policy, "text", already=self._received_bytes)
+        self._service._contexts.grow(self._ctx, size)
+        self._received_bytes += size
+        self._pending += text
+        replies = []
+        if self._pending:
+            released = await self._release(final=final)
+            if released is not None:
+                replies.append(released)
+        if final or self.outcome == "fail_closed":
+            self.done = True
+            replies.append(pb.OutputChunk(inference_id=self._ctx.inference_id, last=True, outcome=self.outcome))
+        return replies
+
+    async def _release(self, *, final: bool) -> pb.OutputChunk | None:
+        policy = self._ctx.policy
+        pending = self._pending
+        context = self._released_raw
+        window = context + pending
+        try:
+            found = await self._service._screening.findings(window, policy)
+        except DetectionFailed as failure:
+            self._service._telemetry.fail_closed("StreamOutput")
+            marker = Screening.on_failure(policy, failure, rpc="StreamOutput")
+            self.outcome = "fail_closed"
+            self._pending = ""
+            return pb.OutputChunk(inference_id=self._ctx.inference_id, text=marker, outcome=self.outcome)
+        self._service._contexts.check(self._ctx)
+        shift = len(context)
+        local = [_clip(f, shift) for f in found if f.end > shift]
+        atoms = placeholder_spans(pending, self._ctx.placeholders)
+        cut = safe_cut(
+            pending,
+            [(f.start, f.end) for f in local],
+            atoms,
+            max_holdback=policy.stream.max_holdback_chars,
+            final=final,
+        )
+        if cut == 0:
+            return None
+        segment = pending[:cut]
+        inside = [f for f in local if f.end <= cut]
+        rendered = render_output(segment, inside, policy, placeholders=self._ctx.placeholders,
+                                 hash_key=self._service._hash_key)
+        reply = pb.OutputChunk(
+            inference_id=self._ctx.inference_id,
+            text=rendered.user_text,
+            entities=_entities(rendered.entities, shift=self._offset),
+            outcome=self.outcome,
+        )
+        self.entities.extend(rendered.entities)
+        self._offset += cut
+        self._pending = pending[cut:]
+        self._released_raw = (context + segment)[-_STREAM_CONTEXT_CHARS:]
+        return reply
+
+
+def _clip(finding: Finding, shift: int) -> Finding:
+    """Move a window finding into pending-text coordinates (a value begun in the context
+    is cut at the boundary: its released part went out already, redacted or not)."""
+    return Finding(finding.entity, max(0, finding.start - shift), finding.end - shift, finding.score)

@@ -1,0 +1,100 @@
+"""Where a streamed output may be cut: hold back only what could still become an entity.
+
+Pure functions over the not-yet-released text of a stream. A value split across chunks
+("4111 11" + "11 1111 1111 1111", "John" + " Smith", "<PERS" + "ON_1>") must stay
+together until it is complete, while ordinary words are released at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+__all__ = ["hold_from", "safe_cut"]
+
+_TOKEN = re.compile(r"\S+")
+_OPEN_PLACEHOLDER = re.compile(r"<[A-Z0-9_]*\Z")
+_TRAILING_PUNCT = ".,;:!?)]}\"'»”’"
+_SENTENCE_END = (".", "!", "?", ";")
+# Lower-case words that sit inside names and addresses ("Ludwig van Beethoven").
+_PARTICLES = frozenset(
+    {"van", "von", "der", "den", "de", "del", "della", "da", "di", "du", "la", "le", "bin",
+     "ibn", "al", "el", "y", "st", "rd", "apt", "suite"}
+)
+
+
+def _entity_like(token: str) -> bool:
+    """Could this word be part of a multi-word value (name, number, address, e-mail)?"""
+    core = token.rstrip(_TRAILING_PUNCT)
+    if not core:
+        return False
+    if core.lower() in _PARTICLES:
+        return True
+    if any(c.isdigit() for c in core) or any(c in "@+#/:%_=<>&\\" for c in core):
+        return True
+    if "." in core or "-" in core:
+        return True
+    return core[0].isupper() or (not core[0].isalpha() and not core[0].isspace())
+
+
+def hold_from(text: str) -> int:
+    """Index from which `text` (unreleased stream text) must be held back.
+
+    The last word is always held (it may continue in the next chunk), together with the
+    run of entity-like words before it on the same line, unless a sentence ends between.
+    An unfinished placeholder (`<PERS`) is held too.
+    """
+    if not text:
+        return 0
+    opened = _OPEN_PLACEHOLDER.search(text)
+    tokens = list(_TOKEN.finditer(text))
+    if not tokens:
+        return len(text) if not opened else opened.start()
+    cut = len(text)
+    last = tokens[-1]
+    ends_open = last.end() == len(text)
+    index = len(tokens) - 1
+    if ends_open or _entity_like(last.group()) and not last.group().endswith(_SENTENCE_END):
+        cut = last.start()
+        while index > 0:
+            previous = tokens[index - 1]
+            gap = text[previous.end() : tokens[index].start()]
+            word = previous.group()
+            if "\n" in gap or word.endswith(_SENTENCE_END) or not _entity_like(word):
+                break
+            cut = previous.start()
+            index -= 1
+    if opened:
+        cut = min(cut, opened.start())
+    return cut
+
+
+def safe_cut(
+    text: str,
+    findings: Iterable[tuple[int, int]],
+    atoms: Sequence[tuple[int, int]],
+    *,
+    max_holdback: int,
+    final: bool,
+) -> int:
+    """How much of `text` can be released now, given detected spans and placeholders.
+
+    Normally the cut moves back to the start of any value it would split. When more than
+    `max_holdback` characters are held, it moves forward past such a value instead
+    (releasing it redacted) so a stream always makes progress.
+    """
+    if final:
+        return len(text)
+    cut = hold_from(text)
+    forced = len(text) - cut > max_holdback
+    if forced:
+        cut = len(text) - max_holdback
+    spans = sorted([*findings, *atoms])
+    changed = True
+    while changed:
+        changed = False
+        for start, end in spans:
+            if start < cut < end:
+                cut = end if forced else start
+                changed = True
+    return max(0, min(cut, len(text)))

@@ -192,7 +192,9 @@ class Policy(_Model):
 
     @model_validator(mode="after")
     def _actions_name_entities(self) -> Self:
-        unknown = sorted(k for k in self.actions if k != "default" and k not in self.detection.entities)
+        unknown = sorted(
+            k for k in self.actions if k != "default" and k not in self.detection.entities
+        )
         if unknown:
             raise ValueError(f"actions for {', '.join(unknown)}: not in detection.entities")
         return self
@@ -227,7 +229,9 @@ class _File(_Model):
     @classmethod
     def _version_text(cls, value: Any) -> Any:
         # `version: 3` or `version: 2026.1` is a natural thing to write; keep it as text.
-        return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        return (
+            str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +298,9 @@ def _merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _resolve(raw: Mapping[str, dict[str, Any]], name: str, chain: tuple[str, ...]) -> dict[str, Any]:
+def _resolve(
+    raw: Mapping[str, dict[str, Any]], name: str, chain: tuple[str, ...]
+) -> dict[str, Any]:
     body = raw[name]
     parent = body.get("extends")
     body = {k: v for k, v in body.items() if k != "extends"}

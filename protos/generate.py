@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         stale = [
             name
             for name in fresh_names
-            if name not in have_names or not filecmp.cmp(Path(fresh) / name, TARGET / name, shallow=False)
+            if name not in have_names
+            or not filecmp.cmp(Path(fresh) / name, TARGET / name, shallow=False)
         ] + [name for name in have_names if name not in fresh_names]
     if stale:
         print(f"sidecar/v1 is stale ({', '.join(stale)}): run `make protos`", file=sys.stderr)

@@ -25,7 +25,9 @@ DEFAULT_LISTEN = "127.0.0.1:50051"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sidecar", description="Privacy sidecar for model services")
+    parser = argparse.ArgumentParser(
+        prog="sidecar", description="Privacy sidecar for model services"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the gRPC server")
     serve.add_argument("--policies", type=Path, default=Path("policies.yaml"), help="policies file")

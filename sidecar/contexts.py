@@ -122,9 +122,7 @@ class ContextStore:
 
     def _reserve(self, context: InferenceContext, size_bytes: int) -> None:
         if self._bytes + size_bytes > self._limits.max_context_bytes:
-            raise CapacityExceeded(
-                limit="max_context_bytes", value=self._limits.max_context_bytes
-            )
+            raise CapacityExceeded(limit="max_context_bytes", value=self._limits.max_context_bytes)
         self._bytes += size_bytes
         context.reserved_bytes += size_bytes
 

@@ -77,9 +77,7 @@ def merge_overlaps(findings: Iterable[Finding]) -> tuple[Finding, ...]:
             continue
         if merged and finding.start < merged[-1].end:
             last = merged[-1]
-            best = max(
-                (last, finding), key=lambda f: (f.score, f.end - f.start, f.entity)
-            )
+            best = max((last, finding), key=lambda f: (f.score, f.end - f.start, f.entity))
             merged[-1] = Finding(
                 best.entity, last.start, max(last.end, finding.end), max(last.score, finding.score)
             )
@@ -186,9 +184,7 @@ class PresidioDetector:
         registry = RecognizerRegistry(
             supported_languages=[detection.language], global_regex_flags=REGEX_FLAGS
         )
-        registry.load_predefined_recognizers(
-            languages=[detection.language], nlp_engine=nlp_engine
-        )
+        registry.load_predefined_recognizers(languages=[detection.language], nlp_engine=nlp_engine)
         for recognizer in detection.custom_recognizers:
             registry.add_recognizer(
                 PatternRecognizer(

@@ -18,8 +18,10 @@ __all__ = ["Normalized", "normalize"]
 def _dropped(char: str) -> bool:
     # Cf: zero-width space/joiners, soft hyphen, bidi controls, BOM. Variation
     # selectors (Mn) change glyphs only; both are used to split values invisibly.
-    return unicodedata.category(char) == "Cf" or "\ufe00" <= char <= "\ufe0f" or (
-        "\U000e0100" <= char <= "\U000e01ef"
+    return (
+        unicodedata.category(char) == "Cf"
+        or "\ufe00" <= char <= "\ufe0f"
+        or ("\U000e0100" <= char <= "\U000e01ef")
     )
 
 

@@ -167,9 +167,15 @@ def apply(
         spec = policy.action_for(finding.entity)
         value = text[finding.start : finding.end]
         pieces.append(
-            (finding.start, finding.end, _replacement(finding.entity, value, spec, placeholders, hash_key))
+            (
+                finding.start,
+                finding.end,
+                _replacement(finding.entity, value, spec, placeholders, hash_key),
+            )
         )
-        applied.append(Applied(finding.entity, finding.start, finding.end, finding.score, spec.action))
+        applied.append(
+            Applied(finding.entity, finding.start, finding.end, finding.score, spec.action)
+        )
     return Redacted(_splice(text, pieces), tuple(applied))
 
 
@@ -194,9 +200,7 @@ def _outside(findings: Iterable[Finding], protected: Sequence[tuple[int, int]]) 
                 if p_end < end:
                     next_parts.append((p_end, end))
             parts = next_parts
-        pieces.extend(
-            Finding(finding.entity, s, e, finding.score) for s, e in parts if e > s
-        )
+        pieces.extend(Finding(finding.entity, s, e, finding.score) for s, e in parts if e > s)
     return pieces
 
 
@@ -243,7 +247,9 @@ def render_output(
         shown = value if (own and restore) or (not own and keep_new) else logged
         logged_pieces.append((finding.start, finding.end, logged))
         user_pieces.append((finding.start, finding.end, shown))
-        applied.append(Applied(finding.entity, finding.start, finding.end, finding.score, spec.action))
+        applied.append(
+            Applied(finding.entity, finding.start, finding.end, finding.score, spec.action)
+        )
     for start, end in protected:
         token = text[start:end]
         original = placeholders.value_of(token)

@@ -39,7 +39,9 @@ Context = grpc.aio.ServicerContext[object, object]
 
 def _entities(applied: Sequence[Applied], *, shift: int = 0) -> list[pb.Entity]:
     return [
-        pb.Entity(type=a.entity, start=a.start + shift, end=a.end + shift, score=a.score, action=a.action)
+        pb.Entity(
+            type=a.entity, start=a.start + shift, end=a.end + shift, score=a.score, action=a.action
+        )
         for a in applied
     ]
 
@@ -115,10 +117,14 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         if not value:
             raise RequestError(field="inference_id", problem="required")
         if len(value) > _MAX_ID_CHARS:
-            raise RequestError(field="inference_id", problem=f"longer than {_MAX_ID_CHARS} characters")
+            raise RequestError(
+                field="inference_id", problem=f"longer than {_MAX_ID_CHARS} characters"
+            )
         return value
 
-    async def _redact(self, text: str, policy: Policy, placeholders: Placeholders, rpc: str) -> tuple[str, tuple[Applied, ...], str]:
+    async def _redact(
+        self, text: str, policy: Policy, placeholders: Placeholders, rpc: str
+    ) -> tuple[str, tuple[Applied, ...], str]:
         try:
             findings = await self._screening.findings(text, policy)
         except DetectionFailed as failure:
@@ -127,7 +133,16 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         redacted = apply(text, findings, policy, placeholders=placeholders, hash_key=self._hash_key)
         return redacted.text, redacted.entities, "ok"
 
-    def _decide(self, rpc: str, decision_id: str, policy: Policy, outcome: str, entities: tuple[Applied, ...], span: RpcSpan, **ids: str) -> None:
+    def _decide(
+        self,
+        rpc: str,
+        decision_id: str,
+        policy: Policy,
+        outcome: str,
+        entities: tuple[Applied, ...],
+        span: RpcSpan,
+        **ids: str,
+    ) -> None:
         decision = Decision(rpc, decision_id, policy.policy_version, outcome, entities)
         Screening.record(decision, **ids)
         self._telemetry.entities(rpc, counts_by_type(entities))
@@ -140,7 +155,9 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             policy = self._policy(request.policy)
             _check_size(request.text, policy, "text")
             span.set(policy=policy.name, input_chars=len(request.text))
-            text, entities, outcome = await self._redact(request.text, policy, Placeholders(), "Redact")
+            text, entities, outcome = await self._redact(
+                request.text, policy, Placeholders(), "Redact"
+            )
             decision_id = uuid.uuid4().hex
             self._decide("Redact", decision_id, policy, outcome, entities, span)
             span.set(decision_id=decision_id)
@@ -175,9 +192,17 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                 ttl_seconds = request.ttl_ms / 1000
             subject = request.subject_id if request.HasField("subject_id") else None
             if subject is not None and len(subject) > _MAX_ID_CHARS:
-                raise RequestError(field="subject_id", problem=f"longer than {_MAX_ID_CHARS} characters")
+                raise RequestError(
+                    field="subject_id", problem=f"longer than {_MAX_ID_CHARS} characters"
+                )
             size = _check_size(request.input, policy, "input")
-            span.set(tenant=tenant, model=model, purpose=purpose, policy=policy.name, input_chars=len(request.input))
+            span.set(
+                tenant=tenant,
+                model=model,
+                purpose=purpose,
+                policy=policy.name,
+                input_chars=len(request.input),
+            )
             now = self._contexts.clock()
             inference_id = ContextStore.new_id()
             ctx = InferenceContext(
@@ -194,7 +219,9 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             # Admit before detecting: a full store refuses at once, and the bytes are ours.
             self._contexts.admit(ctx, size + len(subject or ""))
             try:
-                text, entities, outcome = await self._redact(request.input, policy, ctx.placeholders, "BeginInference")
+                text, entities, outcome = await self._redact(
+                    request.input, policy, ctx.placeholders, "BeginInference"
+                )
                 self._contexts.check(ctx)
             except BaseException:
                 self._contexts.finish(ctx)
@@ -203,8 +230,17 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             for entity in entities:
                 ctx.input_counts[entity.entity] = ctx.input_counts.get(entity.entity, 0) + 1
             span.set(inference_id=inference_id)
-            self._decide("BeginInference", inference_id, policy, outcome, entities, span,
-                         tenant=tenant, model=model, purpose=purpose)
+            self._decide(
+                "BeginInference",
+                inference_id,
+                policy,
+                outcome,
+                entities,
+                span,
+                tenant=tenant,
+                model=model,
+                purpose=purpose,
+            )
             return pb.BeginInferenceResponse(
                 inference_id=inference_id,
                 model_input=text,
@@ -224,25 +260,38 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             try:
                 policy = ctx.policy
                 _check_size(request.output, policy, "output")
-                span.set(inference_id=inference_id, tenant=ctx.tenant, policy=policy.name,
-                         output_chars=len(request.output))
+                span.set(
+                    inference_id=inference_id,
+                    tenant=ctx.tenant,
+                    policy=policy.name,
+                    output_chars=len(request.output),
+                )
                 try:
                     findings = await self._screening.findings(request.output, policy)
                 except DetectionFailed as failure:
                     self._telemetry.fail_closed("EndInference")
                     user_text, entities, outcome = (
-                        Screening.on_failure(policy, failure, rpc="EndInference"), (), "fail_closed"
+                        Screening.on_failure(policy, failure, rpc="EndInference"),
+                        (),
+                        "fail_closed",
                     )
                 else:
                     self._contexts.check(ctx)
-                    rendered = render_output(request.output, findings, policy,
-                                             placeholders=ctx.placeholders, hash_key=self._hash_key)
+                    rendered = render_output(
+                        request.output,
+                        findings,
+                        policy,
+                        placeholders=ctx.placeholders,
+                        hash_key=self._hash_key,
+                    )
                     user_text, entities, outcome = rendered.user_text, rendered.entities, "ok"
             except BaseException as err:
                 self._settle_failed(ctx, err)
                 raise
             self._contexts.finish(ctx)
-            self._decide("EndInference", inference_id, policy, outcome, entities, span, tenant=ctx.tenant)
+            self._decide(
+                "EndInference", inference_id, policy, outcome, entities, span, tenant=ctx.tenant
+            )
             return pb.EndInferenceResponse(
                 user_output=user_text,
                 entities=_entities(entities),
@@ -281,7 +330,9 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
     ) -> AsyncIterator[pb.OutputChunk]:
         first = await anext(chunks, None)
         if first is None:
-            raise RequestError(field="inference_id", problem="the first chunk must name the inference")
+            raise RequestError(
+                field="inference_id", problem="the first chunk must name the inference"
+            )
         inference_id = self._inference_id(first.inference_id)
         ctx = self._contexts.claim(inference_id)
         span.set(inference_id=inference_id, tenant=ctx.tenant, policy=ctx.policy.name)
@@ -290,7 +341,9 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             chunk: pb.OutputChunk | None = first
             while chunk is not None:
                 if chunk.inference_id and chunk.inference_id != inference_id:
-                    raise RequestError(field="inference_id", problem="differs from the first chunk's")
+                    raise RequestError(
+                        field="inference_id", problem="differs from the first chunk's"
+                    )
                 self._contexts.check(ctx)
                 for reply in await stream.feed(chunk.text, final=chunk.last):
                     yield reply
@@ -308,8 +361,15 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             raise
         self._contexts.finish(ctx)
         span.set(outcome=stream.outcome, entity_count=len(stream.entities), chunks=stream.chunks)
-        self._decide("StreamOutput", inference_id, ctx.policy, stream.outcome, tuple(stream.entities), span,
-                     tenant=ctx.tenant)
+        self._decide(
+            "StreamOutput",
+            inference_id,
+            ctx.policy,
+            stream.outcome,
+            tuple(stream.entities),
+            span,
+            tenant=ctx.tenant,
+        )
 
 
 class _OutputStream:
@@ -341,7 +401,9 @@ class _OutputStream:
                 replies.append(released)
         if final or self.outcome == "fail_closed":
             self.done = True
-            replies.append(pb.OutputChunk(inference_id=self._ctx.inference_id, last=True, outcome=self.outcome))
+            replies.append(
+                pb.OutputChunk(inference_id=self._ctx.inference_id, last=True, outcome=self.outcome)
+            )
         return replies
 
     async def _release(self, *, final: bool) -> pb.OutputChunk | None:
@@ -356,7 +418,9 @@ class _OutputStream:
             marker = Screening.on_failure(policy, failure, rpc="StreamOutput")
             self.outcome = "fail_closed"
             self._pending = ""
-            return pb.OutputChunk(inference_id=self._ctx.inference_id, text=marker, outcome=self.outcome)
+            return pb.OutputChunk(
+                inference_id=self._ctx.inference_id, text=marker, outcome=self.outcome
+            )
         self._service._contexts.check(self._ctx)
         shift = len(context)
         local = [_clip(f, shift) for f in found if f.end > shift]
@@ -372,8 +436,13 @@ class _OutputStream:
             return None
         segment = pending[:cut]
         inside = [f for f in local if f.end <= cut]
-        rendered = render_output(segment, inside, policy, placeholders=self._ctx.placeholders,
-                                 hash_key=self._service._hash_key)
+        rendered = render_output(
+            segment,
+            inside,
+            policy,
+            placeholders=self._ctx.placeholders,
+            hash_key=self._service._hash_key,
+        )
         reply = pb.OutputChunk(
             inference_id=self._ctx.inference_id,
             text=rendered.user_text,
@@ -390,4 +459,6 @@ class _OutputStream:
 def _clip(finding: Finding, shift: int) -> Finding:
     """Move a window finding into pending-text coordinates (a value begun in the context
     is cut at the boundary: its released part went out already, redacted or not)."""
-    return Finding(finding.entity, max(0, finding.start - shift), finding.end - shift, finding.score)
+    return Finding(
+        finding.entity, max(0, finding.start - shift), finding.end - shift, finding.score
+    )

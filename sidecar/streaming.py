@@ -18,8 +18,29 @@ _TRAILING_PUNCT = ".,;:!?)]}\"'»”’"
 _SENTENCE_END = (".", "!", "?", ";")
 # Lower-case words that sit inside names and addresses ("Ludwig van Beethoven").
 _PARTICLES = frozenset(
-    {"van", "von", "der", "den", "de", "del", "della", "da", "di", "du", "la", "le", "bin",
-     "ibn", "al", "el", "y", "st", "rd", "apt", "suite"}
+    {
+        "van",
+        "von",
+        "der",
+        "den",
+        "de",
+        "del",
+        "della",
+        "da",
+        "di",
+        "du",
+        "la",
+        "le",
+        "bin",
+        "ibn",
+        "al",
+        "el",
+        "y",
+        "st",
+        "rd",
+        "apt",
+        "suite",
+    }
 )
 
 

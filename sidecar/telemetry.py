@@ -101,7 +101,9 @@ class Telemetry:
                 span.set_attribute("rpc.grpc.status_code", handle.status)
                 labels = {"rpc.method": method, "rpc.grpc.status_code": handle.status}
                 self._calls.add(1, labels)
-                self._duration.record((time.perf_counter() - started) * 1000, {"rpc.method": method})
+                self._duration.record(
+                    (time.perf_counter() - started) * 1000, {"rpc.method": method}
+                )
 
     def entities(self, method: str, counts: Mapping[tuple[str, str], int]) -> None:
         for (entity, action), count in counts.items():

@@ -1,0 +1,195 @@
+"""Shared fixtures: policies, real detectors, and real gRPC servers on loopback ports.
+
+`sidecar_factory` starts a real grpc.aio server (127.0.0.1, port 0) with any policies
+text and optional detector stand-in; `server` is one shared instance on the shipped
+policies.yaml. `captured` collects log records, spans and metrics for the canary scans.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from governance.policy import Policies, load_policies, load_policies_file
+from sidecar.detection import Detector, PresidioDetector
+from sidecar.server import Sidecar
+from sidecar.telemetry import Telemetry
+from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_POLICIES = ROOT / "policies.yaml"
+HASH_KEY = bytes(range(32))  # fixed test key: hash tokens are reproducible in tests
+
+_detectors: dict[str, PresidioDetector] = {}
+
+
+def detector_for(policies: Policies) -> PresidioDetector:
+    """A real Presidio detector, built once per distinct policies text."""
+    if policies.digest not in _detectors:
+        _detectors[policies.digest] = PresidioDetector(policies)
+    return _detectors[policies.digest]
+
+
+@pytest.fixture(scope="session")
+def shipped_policies() -> Policies:
+    return load_policies_file(SHIPPED_POLICIES)
+
+
+@pytest.fixture(scope="session")
+def detector(shipped_policies: Policies) -> PresidioDetector:
+    return detector_for(shipped_policies)
+
+
+@dataclass
+class Captured:
+    """Everything observable a request could leak into, besides files and std streams."""
+
+    records: list[logging.LogRecord] = field(default_factory=list)
+    spans: InMemorySpanExporter = field(default_factory=InMemorySpanExporter)
+    metrics: InMemoryMetricReader = field(default_factory=InMemoryMetricReader)
+
+    def telemetry(self) -> Telemetry:
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
+        return Telemetry(tracer_provider, MeterProvider(metric_readers=[self.metrics]))
+
+    def blobs(self) -> Iterator[tuple[str, str]]:
+        """(source, text) of every log record, span and metric data point seen."""
+        for record in self.records:
+            text = record.getMessage()
+            if record.exc_info:
+                text += logging.Formatter().formatException(record.exc_info)
+            yield f"log:{record.name}", text + repr(record.__dict__)
+        for span in self.spans.get_finished_spans():
+            yield f"span:{span.name}", span.to_json()
+        data = self.metrics.get_metrics_data()
+        if data is not None:
+            yield "metrics", data.to_json()
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[logging.LogRecord]) -> None:
+        super().__init__(level=logging.DEBUG)
+        self._sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._sink.append(record)
+
+
+@pytest.fixture(scope="session")
+def captured() -> Iterator[Captured]:
+    """Session-wide capture at DEBUG level of every logger, spans and metrics."""
+    sink = Captured()
+    handler = _ListHandler(sink.records)
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield sink
+    root.removeHandler(handler)
+    root.setLevel(previous)
+
+
+@dataclass
+class Running:
+    sidecar: Sidecar
+    port: int
+    channel: grpc.aio.Channel
+    stub: pb_grpc.PrivacySidecarStub
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+SidecarFactory = Callable[..., Any]
+
+
+@pytest.fixture(scope="session")
+async def sidecar_factory(captured: Captured) -> AsyncIterator[SidecarFactory]:
+    """Start real servers: `await sidecar_factory(policies_text_or_obj, detector=None)`."""
+    started: list[Running] = []
+
+    async def start(
+        policies: str | Policies | None = None,
+        *,
+        detector: Detector | None = None,
+        workers: int = 4,
+        reaper_interval_seconds: float = 0.05,
+    ) -> Running:
+        if policies is None:
+            policies = load_policies_file(SHIPPED_POLICIES)
+        elif isinstance(policies, str):
+            policies = load_policies(policies)
+        sidecar = Sidecar(
+            policies,
+            detector=detector or detector_for(policies),
+            hash_key=HASH_KEY,
+            telemetry=captured.telemetry(),
+            workers=workers,
+            reaper_interval_seconds=reaper_interval_seconds,
+        )
+        port = await sidecar.start("127.0.0.1:0")
+        channel = grpc.aio.insecure_channel(
+            f"127.0.0.1:{port}",
+            options=[("grpc.max_send_message_length", 64 << 20),
+                     ("grpc.max_receive_message_length", 64 << 20)],
+        )
+        running = Running(sidecar, port, channel, pb_grpc.PrivacySidecarStub(channel))
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        await running.channel.close()
+        await running.sidecar.stop(grace_seconds=1.0)
+
+
+@pytest.fixture(scope="session")
+async def server(sidecar_factory: SidecarFactory) -> Running:
+    """One shared server on the shipped policies.yaml."""
+    running: Running = await sidecar_factory()
+    return running
+
+
+@pytest.fixture
+def stub(server: Running) -> pb_grpc.PrivacySidecarStub:
+    return server.stub
+
+
+def minimal_policies(**overrides: str) -> str:
+    """A small policies text for tests; keyword values are spliced in as YAML snippets."""
+    limits = overrides.get("limits", "max_contexts: 1000\n  max_context_bytes: 67108864")
+    inference = overrides.get("inference", "ttl_seconds: 60")
+    extra = overrides.get("extra", "")
+    return f"""\
+version: test-1
+default: test
+limits:
+  {limits}
+policies:
+  test:
+    detection:
+      entities: [PERSON, EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, US_SSN, IBAN_CODE,
+                 IP_ADDRESS, LOCATION, URL]
+      timeout_ms: {overrides.get("timeout_ms", "5000")}
+    actions:
+      default: pseudonymize
+    inference:
+      {inference}
+{extra}"""
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")

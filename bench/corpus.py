@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import string
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -141,11 +142,17 @@ def _version(rng: random.Random) -> str:
     return rng.choice(("", "v")) + core + rng.choice(("", "", "", "-rc.1", "-beta.2"))
 
 
+def _order(rng: random.Random) -> str:
+    if rng.random() < 0.5:
+        return f"ORD-{rng.randrange(2019, 2026)}-{rng.randrange(10**5, 10**6)}"
+    return str(rng.randrange(10**7, 10**8))
+
+
 def _alnum(rng: random.Random, count: int) -> str:
     return "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(count))
 
 
-_DRAWS = {
+_DRAWS: dict[str, Callable[[random.Random], str]] = {
     "phone": pii.phone,
     "card": pii.card_number,
     "ssn": pii.ssn,
@@ -158,9 +165,7 @@ _DRAWS = {
     "date": lambda rng: pii.date_text(rng, first_year=2015, last_year=2025, timed=True),
     "dob": lambda rng: pii.date_text(rng, first_year=1940, last_year=2005),
     "uuid": lambda rng: str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-    "order": lambda rng: rng.choice(
-        (f"ORD-{rng.randrange(2019, 2026)}-{rng.randrange(10**5, 10**6)}", str(rng.randrange(10**7, 10**8)))
-    ),  # fmt: skip
+    "order": _order,
     "version": _version,
     "build": lambda rng: str(rng.randrange(1000, 99999)),
     "sha": lambda rng: f"{rng.getrandbits(160):040x}"[: rng.choice((12, 40))],

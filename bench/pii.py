@@ -228,19 +228,28 @@ def _intl_phone(rng: random.Random) -> str:
         )
     if country == "de":
         return rng.choice(
-            (f"+49 30 {rng.randrange(2, 9)}{d(rng, 7)}", f"+49 151 {rng.randrange(1, 9)}{d(rng, 7)}")
+            (
+                f"+49 30 {rng.randrange(2, 9)}{d(rng, 7)}",
+                f"+49 151 {rng.randrange(1, 9)}{d(rng, 7)}",
+            )
         )
     if country == "fr":
         pairs = " ".join(d(rng, 2) for _ in range(4))
         return f"+33 {rng.choice('146')} {rng.randrange(1, 6)}{pairs[1:]}"
     if country == "nl":
         return rng.choice(
-            (f"+31 20 {rng.randrange(2, 9)}{d(rng, 2)} {d(rng, 4)}", f"+31 6 {rng.randrange(1, 6)}{d(rng, 3)} {d(rng, 4)}")
+            (
+                f"+31 20 {rng.randrange(2, 9)}{d(rng, 2)} {d(rng, 4)}",
+                f"+31 6 {rng.randrange(1, 6)}{d(rng, 3)} {d(rng, 4)}",
+            )
         )
     if country == "es":
         return rng.choice(
-            (f"+34 91{rng.randrange(2, 9)} {d(rng, 3)} {d(rng, 3)}", f"+34 6{d(rng, 2)} {d(rng, 3)} {d(rng, 3)}")
-        )  # fmt: skip
+            (
+                f"+34 91{rng.randrange(2, 9)} {d(rng, 3)} {d(rng, 3)}",
+                f"+34 6{d(rng, 2)} {d(rng, 3)} {d(rng, 3)}",
+            )
+        )
     if country == "in":
         return f"+91 {rng.randrange(7, 10)}{d(rng, 4)} {d(rng, 5)}"
     if country == "br":
@@ -275,7 +284,10 @@ def card_number(rng: random.Random) -> str:
     if brand == "visa":
         prefix, length = "4", 16
     elif brand == "mastercard":
-        prefix, length = rng.choice((str(rng.randrange(51, 56)), str(rng.randrange(2221, 2721)))), 16
+        prefix, length = (
+            rng.choice((str(rng.randrange(51, 56)), str(rng.randrange(2221, 2721)))),
+            16,
+        )
     elif brand == "amex":
         prefix, length = rng.choice(("34", "37")), 15
     else:

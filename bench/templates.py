@@ -67,11 +67,10 @@ SHORT: dict[str, tuple[str, ...]] = {
         "{ssn}. Reason: palpitations for two weeks.",
     ),
     "log": (
-        '{time} INFO  auth.login user="{email}" src={ip} session={uuid} mfa=totp '
-        'result=ok',
+        '{time} INFO  auth.login user="{email}" src={ip} session={uuid} mfa=totp result=ok',
         "{time} WARN  api.gateway rate limit client={ip6} route=/v2/orders/{order} "
         "status=429 latency_ms={ms} user={email}",
-        "{time} ERROR billing.charge card={card} customer=\"{name}\" decline_code="
+        '{time} ERROR billing.charge card={card} customer="{name}" decline_code='
         "do_not_honor attempt=3 order={order}",
     ),
     "code": (
@@ -140,10 +139,10 @@ _LOG_LINES = (
     "{time} INFO  worker.job id={uuid} queue=emails status=done duration_ms={ms}",
     "{time} WARN  auth.failed user={email} src={ip6} reason=bad_password count={n}",
     "{time} ERROR payments.capture order={order} card={card} error=insufficient_funds",
-    "{time} INFO  profile.update user_id={n} name=\"{name}\" phone=\"{phone}\"",
+    '{time} INFO  profile.update user_id={n} name="{name}" phone="{phone}"',
     "{time} INFO  k8s pod={pod} image=registry.local/api:{version} ready=true",
-    "{time} WARN  geo.lookup ip={ip} city=\"{city}\" confidence=0.{n}",
-    "{time} INFO  kyc.submit applicant=\"{name}\" ssn={ssn} dob={dob} status=pending",
+    '{time} WARN  geo.lookup ip={ip} city="{city}" confidence=0.{n}',
+    '{time} INFO  kyc.submit applicant="{name}" ssn={ssn} dob={dob} status=pending',
     "{time} DEBUG sql SELECT id, status FROM orders WHERE id = {order} LIMIT 1 -- {ms}ms",
     "{time} INFO  payout.created iban={iban} amount={amount} currency=EUR ref={invoice}",
     "{time} INFO  healthcheck ok version={version} uptime_s={n}",
@@ -167,6 +166,7 @@ _TRANSCRIPT_TURNS = (
     "Caller: Great, thanks so much for your help today.",
 )
 
+
 def _transcript(rng: random.Random) -> str:
     """Turns kept in script order and timed, sharing one caller and one agent."""
     count = rng.randrange(8, len(_TRANSCRIPT_TURNS) + 1)
@@ -188,12 +188,12 @@ _CSV_ROWS = (
 BLOCKS: dict[str, tuple[Template, ...]] = {
     "chat": (
         "User: I'm writing a cover letter. My name is {name}, I live in {city} and my email "
-        "is {email}. Can you make this paragraph sound more confident?\n\n\"I have worked in "
+        'is {email}. Can you make this paragraph sound more confident?\n\n"I have worked in '
         "logistics for six years, most recently at a warehouse near {street}. I think I could "
-        "be a good fit for your team, and I am available from {date}.\"\n\nAssistant: Here is "
-        "a more confident version:\n\n\"With six years in logistics, most recently running "
+        'be a good fit for your team, and I am available from {date}."\n\nAssistant: Here is '
+        'a more confident version:\n\n"With six years in logistics, most recently running '
         "inbound operations, I am confident I can strengthen your team from day one. I am "
-        "available to start on {date}.\"",
+        'available to start on {date}."',
         "User: My bank sent a letter I don't understand. It says the transfer from IBAN "
         "{iban} to {name_2} was returned because the beneficiary name did not match. I "
         "entered '{name_2}' exactly. Their number is {phone_2}. What should I ask them?\n\n"
@@ -261,15 +261,15 @@ BLOCKS: dict[str, tuple[Template, ...]] = {
         _lines(_LOG_LINES, low=10, high=30),
     ),
     "code": (
-        "Traceback (most recent call last):\n  File \"/srv/app/billing/charge.py\", line 88, "
-        "in capture\n    result = gateway.capture(order_id, amount)\n  File \"/srv/app/"
-        "billing/gateway.py\", line 41, in capture\n    raise PaymentError(f\"declined for "
-        "{{customer}}\")\nbilling.errors.PaymentError: declined for {email} (card {card}, "
+        'Traceback (most recent call last):\n  File "/srv/app/billing/charge.py", line 88, '
+        'in capture\n    result = gateway.capture(order_id, amount)\n  File "/srv/app/'
+        'billing/gateway.py", line 41, in capture\n    raise PaymentError(f"declined for '
+        '{{customer}}")\nbilling.errors.PaymentError: declined for {email} (card {card}, '
         "order {order})\n",
         "# fixtures for the signup flow, copied from a prod ticket (TODO: anonymise!)\n"
-        "USERS = [\n    {{\"name\": \"{name}\", \"email\": \"{email}\", \"phone\": \"{phone}\"}},\n"
-        "    {{\"name\": \"{name_2}\", \"email\": \"{email_2}\", \"ssn\": \"{ssn}\"}},\n]\n\n"
-        "def test_signup_accepts_valid_user(client):\n    resp = client.post(\"/signup\", "
+        'USERS = [\n    {{"name": "{name}", "email": "{email}", "phone": "{phone}"}},\n'
+        '    {{"name": "{name_2}", "email": "{email_2}", "ssn": "{ssn}"}},\n]\n\n'
+        'def test_signup_accepts_valid_user(client):\n    resp = client.post("/signup", '
         "json=USERS[0])\n    assert resp.status_code == 201\n",
         "java.lang.IllegalStateException: Duplicate key {email}\n\tat java.util.stream."
         "Collectors.duplicateKeyException(Collectors.java:133)\n\tat com.acme.crm.ImportJob."
@@ -319,9 +319,9 @@ BLOCKS: dict[str, tuple[Template, ...]] = {
         "- New `retry_budget` option; default 0.2.\n- Commit {sha}: faster JSON encoding.\n",
         "Order summary\nOrder: {order}\nItems: 2 x {sku}, 1 x {sku_2}\nSubtotal: {amount} USD"
         "\nShipping: standard (tracking {tracking})\nRequest id: {uuid}\nTrace id: {sha}\n",
-        "def parse_version(text: str) -> tuple[int, ...]:\n    \"\"\"'1.2.3' -> (1, 2, 3).\"\"\"\n"
+        'def parse_version(text: str) -> tuple[int, ...]:\n    """\'1.2.3\' -> (1, 2, 3)."""\n'
         "    return tuple(int(part) for part in text.split('.'))\n\n\nassert parse_version("
-        "\"{version}\") > (0, 9)\nBUILD_ID = \"{uuid}\"\n",
+        '"{version}") > (0, 9)\nBUILD_ID = "{uuid}"\n',
         "Benchmark run {uuid} on {pod}: 1.2M ops in {ms} ms, p99 4.1 ms, RSS 312 MiB. "
         "Baseline {version} vs candidate {version_2}; delta within noise.",
         "Deployment manifest: image api:{version}, replicas 3, cpu 500m, memory 512Mi, "

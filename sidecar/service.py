@@ -313,8 +313,8 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
     ) -> pb.AbortInferenceResponse:
         async with self._call("AbortInference", context) as span:
             inference_id = self._inference_id(request.inference_id)
-            span.set(inference_id=inference_id)
             self._contexts.discard(inference_id)
+            span.set(inference_id=inference_id)  # only once known: callers may send anything
             return pb.AbortInferenceResponse()
         raise AssertionError("unreachable")  # pragma: no cover
 

@@ -60,10 +60,16 @@ class Captured:
     spans: InMemorySpanExporter = field(default_factory=InMemorySpanExporter)
     metrics: InMemoryMetricReader = field(default_factory=InMemoryMetricReader)
 
+    _telemetry: Telemetry | None = None
+
     def telemetry(self) -> Telemetry:
-        tracer_provider = TracerProvider()
-        tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
-        return Telemetry(tracer_provider, MeterProvider(metric_readers=[self.metrics]))
+        """One SDK tracer and meter provider for every server of the session."""
+        if self._telemetry is None:
+            tracer_provider = TracerProvider()
+            tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
+            meter_provider = MeterProvider(metric_readers=[self.metrics])
+            self._telemetry = Telemetry(tracer_provider, meter_provider)
+        return self._telemetry
 
     def blobs(self) -> Iterator[tuple[str, str]]:
         """(source, text) of every log record, span and metric data point seen."""

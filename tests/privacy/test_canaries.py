@@ -1,0 +1,245 @@
+"""The canary test: unique PII values through every RPC and error path leave no trace.
+
+Canaries of every entity type go through Redact, BeginInference, EndInference,
+StreamOutput and AbortInference, through bad arguments, unknown and expired ids,
+oversized texts, a full context store and injected detector failures. Then every log
+record (all loggers, DEBUG), span, metric data point, std stream, gRPC error message
+and file the sidecar wrote is scanned for them: zero hits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from governance.policy import Policy
+from sidecar.detection import Finding
+from sidecar.v1 import sidecar_pb2 as pb
+from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
+from tests.conftest import ROOT, Captured, SidecarFactory, minimal_policies
+
+CANARIES = (
+    "Eleanor Quillfeather",
+    "zq7.canary@example.org",
+    "+1 202 555 0147",
+    "4111 1111 1111 1111",
+    "4111111111111111",
+    "536-22-8147",
+    "DE89 3704 0044 0532 0130 00",
+    "DE89370400440532013000",
+    "203.0.113.77",
+    "https://zq7-canary.example.net/inbox",
+    "subject-zq7-canary-42",
+    "Kalamazoo",
+)
+TEXT = (
+    "Hi, I am Eleanor Quillfeather from Kalamazoo. Mail zq7.canary@example.org or call "
+    "+1 202 555 0147. Card 4111 1111 1111 1111, SSN 536-22-8147, IBAN "
+    "DE89 3704 0044 0532 0130 00, from 203.0.113.77, see https://zq7-canary.example.net/inbox"
+)
+SUBJECT = "subject-zq7-canary-42"
+
+
+class LeakyRaisingDetector:
+    """Fault: a detector that raises with the input in its message (as foreign code may)."""
+
+    def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
+        raise RuntimeError(f"cannot parse {text!r}")
+
+
+class HangingDetector:
+    """Fault: a detector that runs past the policy's time budget."""
+
+    def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
+        time.sleep(policy.detection.timeout_ms / 1000 + 0.3)
+        return ()
+
+
+def _hits(blob: str) -> list[str]:
+    return [canary for canary in CANARIES if canary in blob]
+
+
+async def _expect_error(call: object, errors: list[str]) -> None:
+    try:
+        await call  # type: ignore[misc] - grpc.aio unary call objects are awaitable
+    except grpc.aio.AioRpcError as err:
+        errors.append(f"{err.code().name}: {err.details()} {err.debug_error_string()}")
+    else:
+        raise AssertionError("call was expected to fail")
+
+
+async def _stream(
+    stub: pb_grpc.PrivacySidecarStub, first: pb.OutputChunk, rest: list[str]
+) -> list[pb.OutputChunk]:
+    async def chunks() -> AsyncIterator[pb.OutputChunk]:
+        yield first
+        for piece in rest:
+            yield pb.OutputChunk(text=piece)
+        yield pb.OutputChunk(last=True)
+
+    return [reply async for reply in stub.StreamOutput(chunks())]
+
+
+def _split(text: str, size: int) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+async def _every_path(stub: pb_grpc.PrivacySidecarStub, errors: list[str]) -> None:
+    """Every RPC and every error path a canary can take on a healthy server."""
+    begin = pb.BeginInferenceRequest(model="m-1", tenant="t1", purpose="support", input=TEXT)
+    await stub.Redact(pb.RedactRequest(text=TEXT))
+    await stub.Redact(pb.RedactRequest(text=TEXT, policy="strict"))
+    begun = await stub.BeginInference(pb.BeginInferenceRequest(
+        model="m-1", tenant="t1", purpose="support", input=TEXT, subject_id=SUBJECT))
+    await stub.EndInference(pb.EndInferenceRequest(inference_id=begun.inference_id, output=TEXT))
+    begun = await stub.BeginInference(begin)
+    await _stream(stub, pb.OutputChunk(inference_id=begun.inference_id), _split(TEXT, 7))
+    begun = await stub.BeginInference(begin)
+    await stub.AbortInference(pb.AbortInferenceRequest(inference_id=begun.inference_id))
+    # Bad arguments, unknown ids, expired contexts.
+    await _expect_error(stub.Redact(pb.RedactRequest(text=TEXT, policy=CANARIES[1])), errors)
+    await _expect_error(stub.BeginInference(pb.BeginInferenceRequest(
+        model="m", tenant="", purpose="p", input=TEXT)), errors)
+    await _expect_error(stub.BeginInference(pb.BeginInferenceRequest(
+        model="m", tenant=CANARIES[0], purpose="p", input=TEXT)), errors)
+    await _expect_error(stub.BeginInference(pb.BeginInferenceRequest(
+        model="m", tenant="t", purpose="p", input=TEXT, ttl_ms=10**12)), errors)
+    await _expect_error(stub.EndInference(pb.EndInferenceRequest(
+        inference_id=CANARIES[1], output=TEXT)), errors)
+    await _expect_error(stub.EndInference(pb.EndInferenceRequest(
+        inference_id="", output=TEXT)), errors)
+    await _expect_error(stub.AbortInference(pb.AbortInferenceRequest(
+        inference_id=CANARIES[2])), errors)
+    short = await stub.BeginInference(pb.BeginInferenceRequest(
+        model="m", tenant="t", purpose="p", input=TEXT, ttl_ms=50, subject_id=SUBJECT))
+    await asyncio.sleep(0.3)
+    await _expect_error(stub.EndInference(pb.EndInferenceRequest(
+        inference_id=short.inference_id, output=TEXT)), errors)
+    for first in (
+        pb.OutputChunk(inference_id=CANARIES[1], text=TEXT),
+        pb.OutputChunk(text=TEXT),
+    ):
+        try:
+            await _stream(stub, first, [TEXT])
+        except grpc.aio.AioRpcError as err:
+            errors.append(f"{err.code().name}: {err.details()}")
+        else:
+            raise AssertionError("stream was expected to fail")
+    other = await stub.BeginInference(begin)
+    try:
+        await _stream(stub, pb.OutputChunk(inference_id=other.inference_id, text=TEXT[:20]),
+                      [TEXT[20:40], "x"])
+        await _stream(stub, pb.OutputChunk(inference_id=other.inference_id), [TEXT])
+    except grpc.aio.AioRpcError as err:
+        errors.append(f"{err.code().name}: {err.details()}")
+
+
+async def test_canaries_never_leave_memory(
+    sidecar_factory: SidecarFactory, captured: Captured, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Canaries through every RPC and error path appear in no log, span, metric or error."""
+    errors: list[str] = []
+    healthy = await sidecar_factory()
+    await _every_path(healthy.stub, errors)
+
+    small = await sidecar_factory(minimal_policies(
+        limits="max_contexts: 1\n  max_context_bytes: 100000",
+        inference="ttl_seconds: 60\n      max_input_bytes: 300",
+    ))
+    held = await small.stub.BeginInference(pb.BeginInferenceRequest(
+        model="m", tenant="t", purpose="p", input=TEXT[:250]))
+    await _expect_error(small.stub.BeginInference(pb.BeginInferenceRequest(
+        model="m", tenant="t", purpose="p", input=TEXT)), errors)  # over max_input_bytes
+    await _expect_error(small.stub.BeginInference(pb.BeginInferenceRequest(
+        model="m", tenant="t", purpose="p", input=TEXT[:200])), errors)  # store full
+    await _expect_error(small.stub.EndInference(pb.EndInferenceRequest(
+        inference_id=held.inference_id, output=TEXT + TEXT)), errors)  # output too big
+    await _expect_error(small.stub.Redact(pb.RedactRequest(text=TEXT * 3)), errors)
+
+    for detector, extra in (
+        (LeakyRaisingDetector(), ""),
+        (HangingDetector(), ""),
+        (LeakyRaisingDetector(), "    on_detector_failure: reject\n"),
+    ):
+        faulty = await sidecar_factory(
+            minimal_policies(timeout_ms="200", extra=extra), detector=detector
+        )
+        for call in (
+            faulty.stub.Redact(pb.RedactRequest(text=TEXT)),
+            faulty.stub.BeginInference(pb.BeginInferenceRequest(
+                model="m", tenant="t", purpose="p", input=TEXT, subject_id=SUBJECT)),
+        ):
+            try:
+                reply = await call
+            except grpc.aio.AioRpcError as err:
+                errors.append(f"{err.code().name}: {err.details()}")
+            else:
+                assert not _hits(str(reply)), "fail-closed reply carried raw text"
+
+    assert len(errors) >= 15, errors
+    out, err = capfd.readouterr()
+    sources = [("stdout", out), ("stderr", err), ("grpc errors", "\n".join(errors))]
+    sources += list(captured.blobs())
+    assert any(s.startswith("log:sidecar.decisions") for s, _ in sources)
+    assert any(s.startswith("span:") for s, _ in sources)
+    leaks = [(source, _hits(blob)) for source, blob in sources if _hits(blob)]
+    assert leaks == []
+
+
+@pytest.mark.slow
+def test_canaries_absent_from_process_output_and_data_dir(tmp_path: Path) -> None:
+    """A real `sidecar serve` process at DEBUG: std streams and data dir hold no canary."""
+    data_dir = tmp_path / "var"
+    out_path, err_path = tmp_path / "stdout.log", tmp_path / "stderr.log"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "GRPC_VERBOSITY": "debug"}
+    with out_path.open("w") as out_file, err_path.open("w") as err_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sidecar", "serve", "--listen", "127.0.0.1:0",
+             "--data-dir", str(data_dir), "--policies", str(ROOT / "policies.yaml"),
+             "--log-level", "DEBUG"],
+            stdout=out_file, stderr=err_file, env=env, cwd=tmp_path,
+        )
+        try:
+            port = _wait_for_port(process, out_path)
+            errors: list[str] = []
+
+            async def drive() -> None:
+                async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                    await _every_path(pb_grpc.PrivacySidecarStub(channel), errors)
+
+            asyncio.run(drive())
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    err = err_path.read_text()
+    assert process.returncode == 0, err[-2000:]
+    assert "wiped" in err
+    assert len(errors) >= 10
+    blobs = [("grpc errors", "\n".join(errors))]
+    for path in sorted(tmp_path.rglob("*")):
+        if path.is_file():
+            blobs.append((str(path), path.read_bytes().decode("utf-8", "replace")))
+    assert any("keys" in source for source, _ in blobs), "the data dir was written"
+    assert [(source, _hits(blob)) for source, blob in blobs if _hits(blob)] == []
+
+
+def _wait_for_port(process: subprocess.Popen[bytes], out_path: Path) -> int:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        for line in out_path.read_text().splitlines():
+            if line.startswith("sidecar listening on port"):
+                return int(line.rsplit(" ", 1)[1])
+        time.sleep(0.1)
+    raise AssertionError(f"server did not start (exit {process.poll()})")

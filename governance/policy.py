@@ -349,7 +349,7 @@ def load_policies(text: str, *, source: str = "policies") -> Policies:
         raise PolicyError("not valid YAML", source=source) from None
     if not isinstance(data, dict):
         raise PolicyError("the top level must be a mapping", line=1, source=source)
-    lines = _key_lines(root, source) if root is not None else {(): 1}
+    lines: dict[KeyPath, int] = _key_lines(root, source) if root is not None else {(): 1}
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     partial = Policies("", "", Limits(), {}, digest, source, lines)
 

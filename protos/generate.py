@@ -30,7 +30,7 @@ def _plugin(name: str) -> Path:
 
 
 def generate(into: Path) -> None:
-    from grpc_tools import protoc  # noqa: PLC0415 - dev dependency, only needed here
+    from grpc_tools import protoc
 
     with tempfile.TemporaryDirectory() as raw:
         args = [

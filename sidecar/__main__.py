@@ -43,8 +43,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _serve(args: argparse.Namespace) -> int:
-    from sidecar.detection import PresidioDetector  # noqa: PLC0415 - slow import, serve only
-    from sidecar.server import Sidecar  # noqa: PLC0415
+    from sidecar.detection import PresidioDetector
+    from sidecar.server import Sidecar
 
     policies = load_policies_file(args.policies)
     data_dir: Path = args.data_dir
@@ -58,7 +58,7 @@ async def _serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     port = await sidecar.start(args.listen)
-    print(f"sidecar listening on port {port}", flush=True)  # noqa: T201 - start-up banner
+    print(f"sidecar listening on port {port}", flush=True)
     await stopping.wait()
     _log.info("shutting down (grace %.1fs)", args.grace)
     await sidecar.stop(args.grace)
@@ -66,18 +66,18 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 def _health(args: argparse.Namespace) -> int:
-    import grpc  # noqa: PLC0415
-    from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: PLC0415
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     with grpc.insecure_channel(args.target) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=args.timeout)
         except grpc.RpcError as err:
-            print(f"unhealthy: {err.code().name}", file=sys.stderr)  # noqa: T201
+            print(f"unhealthy: {err.code().name}", file=sys.stderr)
             return 1
     status = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
-    print(status)  # noqa: T201
+    print(status)
     return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    from sidecar.hardening import disable_core_dumps  # noqa: PLC0415
+    from sidecar.hardening import disable_core_dumps
 
     disable_core_dumps()
     # spaCy and thinc may look for GPUs or fetch nothing, but be explicit: never online.
@@ -96,10 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(_serve(args))
     except GovernanceError as err:
-        print(f"sidecar: {err}", file=sys.stderr)  # noqa: T201
+        print(f"sidecar: {err}", file=sys.stderr)
         return 1
     except OSError as err:
-        print(f"sidecar: {type(err).__name__}: {err.strerror or err}", file=sys.stderr)  # noqa: T201
+        print(f"sidecar: {type(err).__name__}: {err.strerror or err}", file=sys.stderr)
         return 1
 
 

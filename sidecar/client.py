@@ -121,7 +121,7 @@ def _begin_request(
     model: str,
     tenant: str,
     purpose: str,
-    input: str,  # noqa: A002 - the proto's field name
+    input: str,
     policy: str | None,
     ttl_ms: int | None,
     subject_id: str | None,
@@ -253,7 +253,7 @@ class SidecarClient:
         model: str,
         tenant: str,
         purpose: str,
-        input: str,  # noqa: A002 - the proto's field name
+        input: str,
         policy: str | None = None,
         ttl_ms: int | None = None,
         subject_id: str | None = None,
@@ -374,7 +374,7 @@ class AsyncSidecarClient:
         model: str,
         tenant: str,
         purpose: str,
-        input: str,  # noqa: A002 - the proto's field name
+        input: str,
         policy: str | None = None,
         ttl_ms: int | None = None,
         subject_id: str | None = None,
@@ -400,7 +400,7 @@ class AsyncSidecarClient:
 
     async def close(self) -> None:
         if self._own_channel:
-            await self._channel.close()
+            await self._channel.close(None)
 
     async def __aenter__(self) -> AsyncSidecarClient:
         return self

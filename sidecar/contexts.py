@@ -13,7 +13,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import final
+from typing import Any, final
 
 from governance.policy import Limits, Policy
 from sidecar.errors import CapacityExceeded, ContextBusy, ContextNotFound
@@ -47,7 +47,7 @@ class Sensitive:
 
     __str__ = __repr__
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[Any, ...]:
         raise TypeError("Sensitive values are not serialisable")
 
 
@@ -82,7 +82,7 @@ class InferenceContext:
     def __repr__(self) -> str:
         return f"<InferenceContext {self.inference_id} tenant={self.tenant!r}>"
 
-    def __reduce__(self) -> object:
+    def __reduce__(self) -> str | tuple[Any, ...]:
         raise TypeError("inference contexts are not serialisable")
 
 

@@ -92,7 +92,7 @@ def offline_tldextract() -> None:
     Presidio's e-mail validation calls tldextract.extract(), which would otherwise fetch
     the suffix list from the Internet on first use.
     """
-    import tldextract.tldextract as tld  # noqa: PLC0415 - patched before presidio uses it
+    import tldextract.tldextract as tld
 
     tld.TLD_EXTRACTOR = tld.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
@@ -102,13 +102,13 @@ class _SpacyEngine:
 
     @staticmethod
     def create(language: str, model: str) -> Any:
-        import spacy  # noqa: PLC0415 - heavy import, only on the detection path
-        from presidio_analyzer.nlp_engine import (  # noqa: PLC0415
+        import spacy
+        from presidio_analyzer.nlp_engine import (
             NerModelConfiguration,
             SpacyNlpEngine,
         )
 
-        class NerOnlySpacyEngine(SpacyNlpEngine):  # type: ignore[misc] - untyped base
+        class NerOnlySpacyEngine(SpacyNlpEngine):
             """Loads only `ner` (en_core_web_sm's NER has its own tok2vec), never downloads."""
 
             def load(self) -> None:
@@ -119,7 +119,7 @@ class _SpacyEngine:
                 for name in list(nlp.pipe_names):
                     if name not in keep:
                         nlp.remove_pipe(name)
-                self.nlp = {language: nlp}
+                self.nlp = {language: nlp}  # type: ignore[assignment]  # base declares None
 
             def _doc_to_nlp_artifact(self, doc: Any, lang: str) -> Any:
                 artifacts = super()._doc_to_nlp_artifact(doc, lang)
@@ -144,7 +144,7 @@ class PresidioDetector:
     def __init__(self, policies: Policies) -> None:
         offline_tldextract()
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
-        from presidio_analyzer import AnalyzerEngine  # noqa: PLC0415
+        from presidio_analyzer import AnalyzerEngine
 
         engines: dict[tuple[str, str], Any] = {}
         self._analyzers: dict[str, Any] = {}
@@ -178,7 +178,7 @@ class PresidioDetector:
 
     @staticmethod
     def _registry(policy: Policy, nlp_engine: Any) -> Any:
-        from presidio_analyzer import Pattern, PatternRecognizer, RecognizerRegistry  # noqa: PLC0415
+        from presidio_analyzer import Pattern, PatternRecognizer, RecognizerRegistry
 
         detection = policy.detection
         registry = RecognizerRegistry(
@@ -192,7 +192,7 @@ class PresidioDetector:
                     name=f"policy:{recognizer.entity}:{recognizer.patterns[0].name}",
                     supported_language=detection.language,
                     patterns=[Pattern(p.name, p.regex, p.score) for p in recognizer.patterns],
-                    context=list(recognizer.context) or None,
+                    context=list(recognizer.context),
                     global_regex_flags=REGEX_FLAGS,
                 )
             )

@@ -266,6 +266,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                     policy=policy.name,
                     output_chars=len(request.output),
                 )
+                entities: tuple[Applied, ...] = ()
                 try:
                     findings = await self._screening.findings(request.output, policy)
                 except DetectionFailed as failure:

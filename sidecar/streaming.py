@@ -14,7 +14,7 @@ __all__ = ["hold_from", "safe_cut"]
 
 _TOKEN = re.compile(r"\S+")
 _OPEN_PLACEHOLDER = re.compile(r"<[A-Z0-9_]*\Z")
-_TRAILING_PUNCT = ".,;:!?)]}\"'»”’"
+_TRAILING_PUNCT = ".,;:!?)]}\"'»”’"  # noqa: RUF001 - typographic quotes end words too
 _SENTENCE_END = (".", "!", "?", ";")
 # Lower-case words that sit inside names and addresses ("Ludwig van Beethoven").
 _PARTICLES = frozenset(
@@ -75,7 +75,7 @@ def hold_from(text: str) -> int:
     last = tokens[-1]
     ends_open = last.end() == len(text)
     index = len(tokens) - 1
-    if ends_open or _entity_like(last.group()) and not last.group().endswith(_SENTENCE_END):
+    if ends_open or (_entity_like(last.group()) and not last.group().endswith(_SENTENCE_END)):
         cut = last.start()
         while index > 0:
             previous = tokens[index - 1]

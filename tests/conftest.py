@@ -150,8 +150,10 @@ async def sidecar_factory(captured: Captured) -> AsyncIterator[SidecarFactory]:
         port = await sidecar.start("127.0.0.1:0")
         channel = grpc.aio.insecure_channel(
             f"127.0.0.1:{port}",
-            options=[("grpc.max_send_message_length", 64 << 20),
-                     ("grpc.max_receive_message_length", 64 << 20)],
+            options=[
+                ("grpc.max_send_message_length", 64 << 20),
+                ("grpc.max_receive_message_length", 64 << 20),
+            ],
         )
         running = Running(sidecar, port, channel, pb_grpc.PrivacySidecarStub(channel))
         started.append(running)

@@ -98,8 +98,11 @@ async def _every_path(stub: pb_grpc.PrivacySidecarStub, errors: list[str]) -> No
     begin = pb.BeginInferenceRequest(model="m-1", tenant="t1", purpose="support", input=TEXT)
     await stub.Redact(pb.RedactRequest(text=TEXT))
     await stub.Redact(pb.RedactRequest(text=TEXT, policy="strict"))
-    begun = await stub.BeginInference(pb.BeginInferenceRequest(
-        model="m-1", tenant="t1", purpose="support", input=TEXT, subject_id=SUBJECT))
+    begun = await stub.BeginInference(
+        pb.BeginInferenceRequest(
+            model="m-1", tenant="t1", purpose="support", input=TEXT, subject_id=SUBJECT
+        )
+    )
     await stub.EndInference(pb.EndInferenceRequest(inference_id=begun.inference_id, output=TEXT))
     begun = await stub.BeginInference(begin)
     await _stream(stub, pb.OutputChunk(inference_id=begun.inference_id), _split(TEXT, 7))
@@ -107,23 +110,43 @@ async def _every_path(stub: pb_grpc.PrivacySidecarStub, errors: list[str]) -> No
     await stub.AbortInference(pb.AbortInferenceRequest(inference_id=begun.inference_id))
     # Bad arguments, unknown ids, expired contexts.
     await _expect_error(stub.Redact(pb.RedactRequest(text=TEXT, policy=CANARIES[1])), errors)
-    await _expect_error(stub.BeginInference(pb.BeginInferenceRequest(
-        model="m", tenant="", purpose="p", input=TEXT)), errors)
-    await _expect_error(stub.BeginInference(pb.BeginInferenceRequest(
-        model="m", tenant=CANARIES[0], purpose="p", input=TEXT)), errors)
-    await _expect_error(stub.BeginInference(pb.BeginInferenceRequest(
-        model="m", tenant="t", purpose="p", input=TEXT, ttl_ms=10**12)), errors)
-    await _expect_error(stub.EndInference(pb.EndInferenceRequest(
-        inference_id=CANARIES[1], output=TEXT)), errors)
-    await _expect_error(stub.EndInference(pb.EndInferenceRequest(
-        inference_id="", output=TEXT)), errors)
-    await _expect_error(stub.AbortInference(pb.AbortInferenceRequest(
-        inference_id=CANARIES[2])), errors)
-    short = await stub.BeginInference(pb.BeginInferenceRequest(
-        model="m", tenant="t", purpose="p", input=TEXT, ttl_ms=50, subject_id=SUBJECT))
+    await _expect_error(
+        stub.BeginInference(
+            pb.BeginInferenceRequest(model="m", tenant="", purpose="p", input=TEXT)
+        ),
+        errors,
+    )
+    await _expect_error(
+        stub.BeginInference(
+            pb.BeginInferenceRequest(model="m", tenant=CANARIES[0], purpose="p", input=TEXT)
+        ),
+        errors,
+    )
+    await _expect_error(
+        stub.BeginInference(
+            pb.BeginInferenceRequest(model="m", tenant="t", purpose="p", input=TEXT, ttl_ms=10**12)
+        ),
+        errors,
+    )
+    await _expect_error(
+        stub.EndInference(pb.EndInferenceRequest(inference_id=CANARIES[1], output=TEXT)), errors
+    )
+    await _expect_error(
+        stub.EndInference(pb.EndInferenceRequest(inference_id="", output=TEXT)), errors
+    )
+    await _expect_error(
+        stub.AbortInference(pb.AbortInferenceRequest(inference_id=CANARIES[2])), errors
+    )
+    short = await stub.BeginInference(
+        pb.BeginInferenceRequest(
+            model="m", tenant="t", purpose="p", input=TEXT, ttl_ms=50, subject_id=SUBJECT
+        )
+    )
     await asyncio.sleep(0.3)
-    await _expect_error(stub.EndInference(pb.EndInferenceRequest(
-        inference_id=short.inference_id, output=TEXT)), errors)
+    await _expect_error(
+        stub.EndInference(pb.EndInferenceRequest(inference_id=short.inference_id, output=TEXT)),
+        errors,
+    )
     for first in (
         pb.OutputChunk(inference_id=CANARIES[1], text=TEXT),
         pb.OutputChunk(text=TEXT),
@@ -136,8 +159,11 @@ async def _every_path(stub: pb_grpc.PrivacySidecarStub, errors: list[str]) -> No
             raise AssertionError("stream was expected to fail")
     other = await stub.BeginInference(begin)
     try:
-        await _stream(stub, pb.OutputChunk(inference_id=other.inference_id, text=TEXT[:20]),
-                      [TEXT[20:40], "x"])
+        await _stream(
+            stub,
+            pb.OutputChunk(inference_id=other.inference_id, text=TEXT[:20]),
+            [TEXT[20:40], "x"],
+        )
         await _stream(stub, pb.OutputChunk(inference_id=other.inference_id), [TEXT])
     except grpc.aio.AioRpcError as err:
         errors.append(f"{err.code().name}: {err.details()}")
@@ -151,18 +177,33 @@ async def test_canaries_never_leave_memory(
     healthy = await sidecar_factory()
     await _every_path(healthy.stub, errors)
 
-    small = await sidecar_factory(minimal_policies(
-        limits="max_contexts: 1\n  max_context_bytes: 100000",
-        inference="ttl_seconds: 60\n      max_input_bytes: 300",
-    ))
-    held = await small.stub.BeginInference(pb.BeginInferenceRequest(
-        model="m", tenant="t", purpose="p", input=TEXT[:250]))
-    await _expect_error(small.stub.BeginInference(pb.BeginInferenceRequest(
-        model="m", tenant="t", purpose="p", input=TEXT)), errors)  # over max_input_bytes
-    await _expect_error(small.stub.BeginInference(pb.BeginInferenceRequest(
-        model="m", tenant="t", purpose="p", input=TEXT[:200])), errors)  # store full
-    await _expect_error(small.stub.EndInference(pb.EndInferenceRequest(
-        inference_id=held.inference_id, output=TEXT + TEXT)), errors)  # output too big
+    small = await sidecar_factory(
+        minimal_policies(
+            limits="max_contexts: 1\n  max_context_bytes: 100000",
+            inference="ttl_seconds: 60\n      max_input_bytes: 300",
+        )
+    )
+    held = await small.stub.BeginInference(
+        pb.BeginInferenceRequest(model="m", tenant="t", purpose="p", input=TEXT[:250])
+    )
+    await _expect_error(
+        small.stub.BeginInference(
+            pb.BeginInferenceRequest(model="m", tenant="t", purpose="p", input=TEXT)
+        ),
+        errors,
+    )  # over max_input_bytes
+    await _expect_error(
+        small.stub.BeginInference(
+            pb.BeginInferenceRequest(model="m", tenant="t", purpose="p", input=TEXT[:200])
+        ),
+        errors,
+    )  # store full
+    await _expect_error(
+        small.stub.EndInference(
+            pb.EndInferenceRequest(inference_id=held.inference_id, output=TEXT + TEXT)
+        ),
+        errors,
+    )  # output too big
     await _expect_error(small.stub.Redact(pb.RedactRequest(text=TEXT * 3)), errors)
 
     for detector, extra in (
@@ -175,8 +216,11 @@ async def test_canaries_never_leave_memory(
         )
         for call in (
             faulty.stub.Redact(pb.RedactRequest(text=TEXT)),
-            faulty.stub.BeginInference(pb.BeginInferenceRequest(
-                model="m", tenant="t", purpose="p", input=TEXT, subject_id=SUBJECT)),
+            faulty.stub.BeginInference(
+                pb.BeginInferenceRequest(
+                    model="m", tenant="t", purpose="p", input=TEXT, subject_id=SUBJECT
+                )
+            ),
         ):
             try:
                 reply = await call
@@ -203,10 +247,24 @@ def test_canaries_absent_from_process_output_and_data_dir(tmp_path: Path) -> Non
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "GRPC_VERBOSITY": "debug"}
     with out_path.open("w") as out_file, err_path.open("w") as err_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "sidecar", "serve", "--listen", "127.0.0.1:0",
-             "--data-dir", str(data_dir), "--policies", str(ROOT / "policies.yaml"),
-             "--log-level", "DEBUG"],
-            stdout=out_file, stderr=err_file, env=env, cwd=tmp_path,
+            [
+                sys.executable,
+                "-m",
+                "sidecar",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                str(data_dir),
+                "--policies",
+                str(ROOT / "policies.yaml"),
+                "--log-level",
+                "DEBUG",
+            ],
+            stdout=out_file,
+            stderr=err_file,
+            env=env,
+            cwd=tmp_path,
         )
         try:
             port = _wait_for_port(process, out_path)

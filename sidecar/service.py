@@ -354,9 +354,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             if not stream.done:  # the caller closed its side: flush what is held
                 for reply in await stream.feed("", final=True):
                     yield reply
-            extra = await anext(chunks, None) if chunk is not None and chunk.last else None
-            if extra is not None:
-                raise RequestError(field="last", problem="no chunk may follow the last one")
+            # The call ends here: we do not wait for the caller to half-close after `last`.
         except BaseException:
             self._contexts.finish(ctx)
             raise

@@ -260,7 +260,8 @@ Global___EndInferenceResponse: _TypeAlias = EndInferenceResponse  # noqa: Y015
 @_typing.final
 class OutputChunk(_message.Message):
     """Streamed output. Requests: the first names inference_id; text carries the next piece of
-    the model output; last=true (or closing the stream) flushes and ends the inference.
+    the model output; last=true (or closing the stream) flushes and ends the inference, and
+    the call completes without reading further chunks.
     Replies: text is the screened output for the user, released as soon as it is safe;
     entities index the whole streamed output as sent (code points from its start).
     """

@@ -134,7 +134,7 @@ async def test_end_inference_user_own_value_in_output_is_kept_under_chat(
 ) -> None:
     """A value the user sent, echoed raw by the model, is the user's own and is shown."""
     begun = await stub.BeginInference(_begin())
-    output = f"Sure {NAME}, noted."
+    output = f"I have noted it, {NAME}."
     ended = await _end(stub, begun.inference_id, output)
     assert ended.user_output == output
     (person,) = [e for e in ended.entities if e.type == "PERSON"]

@@ -1,0 +1,1 @@
+"""Benchmarks of the privacy sidecar against stock Presidio; see bench/README.md."""

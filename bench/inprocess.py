@@ -8,7 +8,6 @@ by calling the library directly, with nothing of the sidecar's tuning.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Sequence
 
@@ -23,11 +22,13 @@ class StockPresidio:
     """AnalyzerEngine + AnonymizerEngine with defaults; redacts one text at a time."""
 
     def __init__(self) -> None:
-        # The email recognizer's tldextract would fetch the public suffix list over the network
-        # on first use; an empty URL list makes it use its bundled snapshot, so no request
-        # leaves the machine and no timing includes one.
-        os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-        # Imported here, after the line above: tldextract reads the variable at import time.
+        # Presidio's email recognizer calls tldextract.extract(), whose default extractor
+        # downloads the public suffix list on first use. Use the bundled snapshot instead (as
+        # the sidecar does), so no request leaves the machine and no timing includes one.
+        import tldextract.tldextract as tld
+
+        tld.TLD_EXTRACTOR = tld.TLDExtract(suffix_list_urls=(), cache_dir=None)
+        # Imported here: loading Presidio and spaCy takes seconds, and only this class needs them.
         from presidio_analyzer import AnalyzerEngine
         from presidio_analyzer.nlp_engine import NlpEngineProvider
         from presidio_anonymizer import AnonymizerEngine
@@ -60,4 +61,5 @@ class StockPresidio:
             before = time.perf_counter()
             outputs.append(self.redact(text))
             latencies.append(time.perf_counter() - before)
-        return PassResult(tuple(latencies), tuple(outputs), time.perf_counter() - started)
+        wall = time.perf_counter() - started
+        return PassResult(tuple(latencies), tuple(outputs), (False,) * len(texts), wall)

@@ -20,7 +20,9 @@ __all__ = ["LeakCount", "count_leaks"]
 class LeakCount:
     """Labelled spans checked, how many survived verbatim, and the same per entity type.
 
-    `unscored` counts spans of documents whose request failed (no output to check).
+    `unscored` counts spans of documents with no screened output to check: the request
+    failed, or the answer was fail-closed (the whole text replaced, which would look
+    leak-free without any detection having run).
     """
 
     spans: int
@@ -30,7 +32,10 @@ class LeakCount:
 
 
 def count_leaks(docs: Sequence[Doc], outputs: Sequence[str | None]) -> LeakCount:
-    """Compare each doc's labelled values with its redacted output (index-aligned)."""
+    """Compare each doc's labelled values with its redacted output (index-aligned).
+
+    Pass None for a document without a screened output; its spans count as unscored.
+    """
     checked: Counter[str] = Counter()
     leaked: Counter[str] = Counter()
     unscored = 0

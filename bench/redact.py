@@ -119,7 +119,16 @@ class _Measurement:
         self.stats: dict[tuple[str, int, str], list[PassStats]] = {}
         self.errors: dict[tuple[str, int, str], Counter[str]] = {}
         self.outcomes: dict[tuple[str, int, str], Counter[str]] = {}
-        self.leaks: dict[str, LeakCount] = {}
+        # Screened outputs of each system's first mixed pass (None: failed or fail-closed).
+        self.screened: dict[str, list[str | None]] = {}
+        # Waits for the server to go idle before each pass; None until a server runs.
+        self.settle: Callable[[], Awaitable[float]] | None = None
+        self.settled_s = 0.0
+
+    async def _run(self, run: Runner, texts: Sequence[str]) -> PassResult:
+        if self.settle is not None:
+            self.settled_s += await self.settle()
+        return await run(texts)
 
     def _record(self, key: tuple[str, int, str], texts: Sequence[str], result: PassResult) -> None:
         self.stats.setdefault(key, []).append(summarize(texts, result))
@@ -128,15 +137,31 @@ class _Measurement:
 
     async def round(self, system: str, concurrency: int, run: Runner, *, first: bool) -> None:
         for size_class in self.classes:
-            started = time.perf_counter()
-            result = await run(self.texts[size_class])
+            result = await self._run(run, self.texts[size_class])
             self._record((system, concurrency, size_class), self.texts[size_class], result)
-            _log(f"  {system} c{concurrency} {size_class}: {time.perf_counter() - started:.1f} s")
-        result = await run(self.mixed_texts)
+            _log(f"  {system} c{concurrency} {size_class}: {result.wall_s:.1f} s")
+        result = await self._run(run, self.mixed_texts)
         self._record((system, concurrency, MIXED), self.mixed_texts, result)
         _log(f"  {system} c{concurrency} {MIXED}: {result.wall_s:.1f} s")
-        if first:  # outputs are deterministic; one pass is enough to count leaks
-            self.leaks[f"{system} c{concurrency}"] = count_leaks(self.mixed_docs, result.outputs)
+        if first:  # detection is deterministic; one pass per system is enough for leaks
+            self.screened[f"{system} c{concurrency}"] = [
+                None if closed else output
+                for output, closed in zip(result.outputs, result.fail_closed, strict=True)
+            ]
+
+    def leaks(self) -> dict[str, LeakCount]:
+        """Leak counts over the documents every system screened, so all share a denominator."""
+        shared = [
+            all(outputs[index] is not None for outputs in self.screened.values())
+            for index in range(len(self.mixed_docs))
+        ]
+        return {
+            name: count_leaks(
+                self.mixed_docs,
+                [output if keep else None for output, keep in zip(outputs, shared, strict=True)],
+            )
+            for name, outputs in self.screened.items()
+        }
 
     def rows(self) -> list[Row]:
         rows = []
@@ -191,6 +216,7 @@ async def _measure(args: argparse.Namespace, docs: Sequence[Doc]) -> dict[str, A
                 _log(f"  SERVING on {server.target} after {server.startup_s:.1f} s; warming up")
                 sidecar.update(measured=True, target=server.target, startup_s=server.startup_s)
                 sidecar["log"] = str(log_path)
+                measurement.settle = server.settle
                 client = await stack.enter_async_context(RedactClient(server.target))
                 for concurrency in (1, 8):
                     run_sidecar = functools.partial(client.run, concurrency=concurrency)
@@ -202,9 +228,14 @@ async def _measure(args: argparse.Namespace, docs: Sequence[Doc]) -> dict[str, A
             for system, concurrency, run in systems:
                 await measurement.round(system, concurrency, run, first=index == 0)
     if server is not None and server.startup_s is not None:
-        sidecar.update(exit_code=server.exit_code, stop_s=server.stop_s)
-        if server.exit_code != 0:
-            notes.append(f"sidecar exited with code {server.exit_code} after SIGTERM")
+        sidecar.update(
+            exit_code=server.exit_code, stop_s=server.stop_s, settled_s=measurement.settled_s
+        )
+        notes.append(
+            f"sidecar: SERVING {server.startup_s:.1f} s after start; exited with code "
+            f"{server.exit_code} {server.stop_s:.1f} s after SIGTERM; waited "
+            f"{measurement.settled_s:.1f} s in all for it to go idle between passes"
+        )
 
     rows = measurement.rows()
     for row in rows:
@@ -215,7 +246,7 @@ async def _measure(args: argparse.Namespace, docs: Sequence[Doc]) -> dict[str, A
             notes.append(f"{row.system} c{row.concurrency} {row.size_class}: outcomes {other}")
     return {
         "rows": rows,
-        "leaks": measurement.leaks,
+        "leaks": measurement.leaks(),
         "sidecar": sidecar,
         "notes": notes,
     }

@@ -141,16 +141,18 @@ def format_report(
         f"load {machine['load_avg_1m_at_start']:.2f} at start",
         *corpus_lines,
         f"Figures are medians of {rounds} round(s); latency per text, rates over wall time.",
+        "texts: screened (outcome ok); fclosed: answered fail_closed, whole text replaced; "
+        "failed: no answer. Rates credit screened texts only.",
         "",
         f"{'system':<19} {'conc':>4} {'size':<6} {'texts':>5} {'p50 ms':>9} {'p95 ms':>9} "
-        f"{'p99 ms':>9} {'texts/s':>9} {'chars/s':>10} {'failed':>6}",
+        f"{'p99 ms':>9} {'texts/s':>9} {'chars/s':>10} {'fclosed':>7} {'failed':>6}",
     ]
     for row in rows:
         m = row.median
         out.append(
             f"{row.system:<19} {row.concurrency:>4} {row.size_class:<6} {m.texts:>5} "
             f"{m.p50_ms:>9.1f} {m.p95_ms:>9.1f} {m.p99_ms:>9.1f} {m.texts_per_s:>9.2f} "
-            f"{m.chars_per_s:>10.0f} {m.failed:>6}"
+            f"{m.chars_per_s:>10.0f} {m.fail_closed:>7} {m.failed:>6}"
         )
     out += [
         "",
@@ -164,13 +166,23 @@ def format_report(
         ),
         f"  latency, 2 KB texts: sidecar gRPC c1 / stock Presidio p50 = "
         f"{_times(head.p50_ratio_2kb)}, p99 = {_times(head.p99_ratio_2kb)}",
+    ]
+    closed = sum(row.median.fail_closed for row in rows if row.size_class == MIXED)
+    if closed:
+        out.append(
+            f"  caution: {closed} text(s) of the mixed passes came back fail_closed (median per "
+            "pass, summed): those chars are not credited, and they are not leak-checked"
+        )
+    out += [
         "",
-        "Leaks (labelled spans whose exact text is still in the output; informational)",
+        "Leaks (labelled spans whose exact text is still in the output; informational;",
+        "counted on the documents every system screened, the rest are 'unscored')",
     ]
     for name, count in leaks.items():
         share = f"{100 * count.leaked / count.spans:.1f}%" if count.spans else "n/a"
         worst = ", ".join(f"{e} {n_leaked}/{n}" for e, n, n_leaked in count.by_entity if n_leaked)
-        out.append(f"  {name:<24} {count.leaked}/{count.spans} ({share})  {worst}")
+        unscored = f", {count.unscored} unscored" if count.unscored else ""
+        out.append(f"  {name:<24} {count.leaked}/{count.spans} ({share}{unscored})  {worst}")
     if notes:
         out += ["", "Notes", *(f"  - {note}" for note in notes)]
     return "\n".join(out)

@@ -20,6 +20,8 @@ _MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 # Generous: a 100 KB text queued behind seven others on two cores can take a while, and a
 # timeout here would count as an error rather than as the slow answer it is.
 _CALL_TIMEOUT_S = 600.0
+# RedactResponse.outcome when detection failed and the whole text was replaced (sidecar.proto).
+_FAIL_CLOSED = "fail_closed"
 
 
 class RedactClient:
@@ -57,6 +59,7 @@ class RedactClient:
             pending.put_nowait(index)
         latencies: list[float | None] = [None] * len(texts)
         outputs: list[str | None] = [None] * len(texts)
+        fail_closed = [False] * len(texts)
         errors: Counter[str] = Counter()
         outcomes: Counter[str] = Counter()
 
@@ -75,6 +78,7 @@ class RedactClient:
                     continue
                 latencies[index] = time.perf_counter() - before
                 outputs[index] = reply.redacted_text
+                fail_closed[index] = reply.outcome == _FAIL_CLOSED
                 outcomes[reply.outcome or "(empty)"] += 1
 
         started = time.perf_counter()
@@ -82,6 +86,7 @@ class RedactClient:
         return PassResult(
             tuple(latencies),
             tuple(outputs),
+            tuple(fail_closed),
             time.perf_counter() - started,
             errors=tuple(sorted(errors.items())),
             outcomes=tuple(sorted(outcomes.items())),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -23,6 +24,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 __all__ = ["SidecarProcess", "SidecarStartError", "running_sidecar"]
 
 _STOP_GRACE_S = 30.0
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+_IDLE_WINDOW_S = 0.5
+_IDLE_SHARE = 0.05
 _LOG_TAIL_CHARS = 4000
 
 
@@ -36,9 +40,37 @@ class SidecarProcess:
     def __init__(self, target: str, log_path: Path) -> None:
         self.target = target
         self.log_path = log_path
+        self.pid: int | None = None
         self.startup_s: float | None = None
         self.exit_code: int | None = None
         self.stop_s: float | None = None
+
+    def _cpu_s(self) -> float | None:
+        """User + system CPU time of the server so far; None once /proc no longer has it."""
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text(encoding="ascii")
+        except OSError:
+            return None
+        # Fields after the ")" that closes the command name; utime and stime are 14 and 15.
+        fields = stat.rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+    async def settle(self, *, timeout_s: float = 120.0) -> float:
+        """Wait until the server is idle; return the seconds waited.
+
+        A request answered fail-closed may leave its detection running in a worker thread;
+        measuring the next pass while that burns CPU would charge it to whichever system
+        runs next. Idle means under _IDLE_SHARE of one core over _IDLE_WINDOW_S.
+        """
+        started = time.monotonic()
+        before = self._cpu_s()
+        while before is not None and time.monotonic() - started < timeout_s:
+            await asyncio.sleep(_IDLE_WINDOW_S)
+            after = self._cpu_s()
+            if after is None or after - before < _IDLE_SHARE * _IDLE_WINDOW_S:
+                break
+            before = after
+        return time.monotonic() - started
 
 
 def _free_port() -> int:
@@ -121,6 +153,7 @@ async def running_sidecar(
         process = subprocess.Popen(
             command, cwd=repo, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
         )
+        server.pid = process.pid
         try:
             await _wait_serving(process, server, timeout_s=startup_timeout_s)
             server.startup_s = time.perf_counter() - started

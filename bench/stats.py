@@ -18,11 +18,13 @@ class PassResult:
     """What a driver saw in one pass over a list of texts, index-aligned with that list.
 
     `latencies_s[i]` is None and `outputs[i]` is None when request i failed; `errors` counts
-    failures by kind (a gRPC status name, an exception type).
+    failures by kind (a gRPC status name). `fail_closed[i]` is True when the answer was the
+    whole text replaced because detection gave up, not a screening of it.
     """
 
     latencies_s: tuple[float | None, ...]
     outputs: tuple[str | None, ...]
+    fail_closed: tuple[bool, ...]
     wall_s: float
     errors: tuple[tuple[str, int], ...] = ()
     outcomes: tuple[tuple[str, int], ...] = ()
@@ -32,10 +34,11 @@ class PassResult:
 class PassStats:
     """Summary of one pass (or the median of several): sizes, latency percentiles, rates."""
 
-    texts: int
+    texts: int  # screened: answered with outcome ok
     chars: int
     bytes: int
-    failed: int
+    fail_closed: int  # answered, but replaced whole instead of screened
+    failed: int  # no answer (RPC error)
     wall_s: float
     p50_ms: float
     p95_ms: float
@@ -61,28 +64,31 @@ def percentile(ordered: Sequence[float], q: float) -> float:
 def summarize(texts: Sequence[str], result: PassResult) -> PassStats:
     """Stats of `result`, a pass over `texts`; rates use the pass's wall time.
 
-    Failed requests count in `failed` only: they are left out of the latencies and of the
-    texts and characters that the rates credit, so errors cannot look like speed.
+    Latency percentiles cover every answered request, as a caller waits for each. Rates credit
+    only screened texts: a failed request or a fail-closed answer took time but did not do
+    the work, so neither can look like speed.
     """
-    done = [
-        (text, latency)
-        for text, latency in zip(texts, result.latencies_s, strict=True)
-        if latency is not None
+    answered = [latency * 1000 for latency in result.latencies_s if latency is not None]
+    screened = [
+        text
+        for text, latency, closed in zip(texts, result.latencies_s, result.fail_closed, strict=True)
+        if latency is not None and not closed
     ]
-    ordered = sorted(latency * 1000 for _, latency in done)
-    chars = sum(len(text) for text, _ in done)
+    ordered = sorted(answered)
+    chars = sum(len(text) for text in screened)
     wall = result.wall_s
     nan = float("nan")
     return PassStats(
-        texts=len(done),
+        texts=len(screened),
         chars=chars,
-        bytes=sum(len(text.encode("utf-8")) for text, _ in done),
-        failed=len(texts) - len(done),
+        bytes=sum(len(text.encode("utf-8")) for text in screened),
+        fail_closed=len(answered) - len(screened),
+        failed=len(texts) - len(answered),
         wall_s=wall,
         p50_ms=percentile(ordered, 50) if ordered else nan,
         p95_ms=percentile(ordered, 95) if ordered else nan,
         p99_ms=percentile(ordered, 99) if ordered else nan,
-        texts_per_s=len(done) / wall if wall > 0 else nan,
+        texts_per_s=len(screened) / wall if wall > 0 else nan,
         chars_per_s=chars / wall if wall > 0 else nan,
     )
 
@@ -102,6 +108,7 @@ def median_stats(rounds: Sequence[PassStats]) -> PassStats:
         texts=round(median("texts")),
         chars=round(median("chars")),
         bytes=round(median("bytes")),
+        fail_closed=round(median("fail_closed")),
         failed=round(median("failed")),
         wall_s=median("wall_s"),
         p50_ms=median("p50_ms"),

@@ -43,6 +43,14 @@ ENTITY_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 REGEX_FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE
 
 
+class _At(ValueError):
+    """A validation error about a key below the model being validated (`at` is relative)."""
+
+    def __init__(self, at: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.at = at
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
@@ -87,6 +95,13 @@ class Detection(_Model):
     deny_lists: dict[EntityName, tuple[str, ...]] = Field(default_factory=dict)
     custom_recognizers: tuple[Recognizer, ...] = ()
     timeout_ms: int = Field(default=2000, gt=0, le=600_000)
+    # Detection time grows with length: the budget of a text is timeout_ms plus this
+    # much per KiB, so long RAG contexts are not failed closed for being long.
+    timeout_ms_per_kib: int = Field(default=50, ge=0, le=60_000)
+
+    def budget_seconds(self, chars: int) -> float:
+        """Time budget for detecting a text of `chars` code points."""
+        return (self.timeout_ms + self.timeout_ms_per_kib * chars / 1024) / 1000
 
     @field_validator("allow_list")
     @classmethod
@@ -100,21 +115,26 @@ class Detection(_Model):
     def _deny_values(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         for entity, items in value.items():
             if not items or any(not item.strip() for item in items):
-                raise ValueError(f"deny list {entity} must list non-blank values")
+                raise _At((entity,), "must list non-blank values")
         return value
 
     @model_validator(mode="after")
     def _entities_covered(self) -> Self:
         listed = set(self.entities)
-        extra = [e for e in (*self.deny_lists, *(r.entity for r in self.custom_recognizers))]
-        missing = sorted({e for e in extra if e not in listed})
-        if missing:
-            raise ValueError(
-                f"entities must list {', '.join(missing)} (used by deny_lists or "
-                "custom_recognizers)"
-            )
-        if len(set(self.entities)) != len(self.entities):
-            raise ValueError("entities lists a type twice")
+        for entity in self.deny_lists:
+            if entity not in listed:
+                raise _At(("deny_lists", entity), f"{entity} is not in detection.entities")
+        for index, recognizer in enumerate(self.custom_recognizers):
+            if recognizer.entity not in listed:
+                raise _At(
+                    ("custom_recognizers", index, "entity"),
+                    f"{recognizer.entity} is not in detection.entities",
+                )
+        seen: set[str] = set()
+        for index, entity in enumerate(self.entities):
+            if entity in seen:
+                raise _At(("entities", index), f"{entity} is listed twice")
+            seen.add(entity)
         return self
 
 
@@ -138,9 +158,9 @@ class ActionSpec(_Model):
     @model_validator(mode="after")
     def _options_fit(self) -> Self:
         if self.action != "mask" and "keep_last" in self.model_fields_set:
-            raise ValueError("keep_last applies to the mask action only")
+            raise _At(("keep_last",), "applies to the mask action only")
         if self.action != "mask" and "mask_char" in self.model_fields_set:
-            raise ValueError("mask_char applies to the mask action only")
+            raise _At(("mask_char",), "applies to the mask action only")
         return self
 
 
@@ -158,7 +178,7 @@ class InferenceLimits(_Model):
     @model_validator(mode="after")
     def _ttl_within_max(self) -> Self:
         if self.ttl_seconds > self.max_ttl_seconds:
-            raise ValueError("ttl_seconds must not exceed max_ttl_seconds")
+            raise _At(("ttl_seconds",), "must not exceed max_ttl_seconds")
         return self
 
 
@@ -187,7 +207,7 @@ class Policy(_Model):
         if isinstance(value, dict):
             for key in value:
                 if key != "default" and not (isinstance(key, str) and ENTITY_NAME.match(key)):
-                    raise ValueError(f"{key!r} is neither 'default' nor an entity type name")
+                    raise _At((str(key),), "is neither 'default' nor an entity type name")
         return value
 
     @model_validator(mode="after")
@@ -196,7 +216,7 @@ class Policy(_Model):
             k for k in self.actions if k != "default" and k not in self.detection.entities
         )
         if unknown:
-            raise ValueError(f"actions for {', '.join(unknown)}: not in detection.entities")
+            raise _At(("actions", unknown[0]), f"{unknown[0]} is not in detection.entities")
         return self
 
     def action_for(self, entity: str) -> ActionSpec:
@@ -274,8 +294,9 @@ def _key_lines(node: yaml.Node, source: str, at: KeyPath = ()) -> dict[KeyPath, 
         seen: set[str] = set()
         for key, value in node.value:
             if key.value in seen:  # PyYAML would silently keep the last one
+                dotted = ".".join(map(str, (*at, key.value)))
                 raise PolicyError(
-                    f"duplicate key {key.value!r}", line=key.start_mark.line + 1, source=source
+                    f"{dotted}: duplicate key", line=key.start_mark.line + 1, source=source
                 )
             seen.add(key.value)
             child = _key_lines(value, source, (*at, key.value))
@@ -322,8 +343,14 @@ class _Located(Exception):
 
 def _first_error(exc: ValidationError, prefix: KeyPath) -> tuple[KeyPath, str]:
     first = exc.errors(include_url=False)[0]
-    where = (*prefix, *(part for part in first["loc"] if not str(part).startswith("function-")))
+    # Validator names and pydantic's "[key]" marker for dict keys are not config keys.
+    loc = [part for part in first["loc"] if not str(part).startswith(("function-", "["))]
+    where: KeyPath = (*prefix, *loc)
     message = str(first["msg"]).removeprefix("Value error, ")
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, _At):
+        where = (*where, *cause.at)
+        message = str(cause)
     return where, message
 
 

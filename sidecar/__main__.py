@@ -94,13 +94,20 @@ def main(argv: list[str] | None = None) -> int:
     # spaCy and thinc may look for GPUs or fetch nothing, but be explicit: never online.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        return asyncio.run(_serve(args))
+        code = asyncio.run(_serve(args))
     except GovernanceError as err:
         print(f"sidecar: {err}", file=sys.stderr)
         return 1
     except OSError as err:
         print(f"sidecar: {type(err).__name__}: {err.strerror or err}", file=sys.stderr)
         return 1
+    # A detection that ran past its budget may still occupy a worker thread; the
+    # interpreter would wait for it at exit, holding request text past the grace period.
+    # Everything is wiped and flushed by now, so leave without joining threads.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -9,11 +9,24 @@ recognizers (checksum-validated: Luhn, IBAN mod-97, SSN rules, ...) run beside i
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import spacy
+import tldextract.tldextract as tld
+from presidio_analyzer import (
+    AnalyzerEngine,
+    Pattern,
+    PatternRecognizer,
+    RecognizerRegistry,
+    RecognizerResult,
+)
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
+from spacy.tokens import Doc
+
 from governance.policy import REGEX_FLAGS, Policies, Policy
+from sidecar import recognizers
 from sidecar.normalize import normalize
 
 __all__ = ["Detector", "Finding", "PresidioDetector", "merge_overlaps", "offline_tldextract"]
@@ -68,22 +81,34 @@ class Detector(Protocol):
 def merge_overlaps(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     """Merge overlapping findings into their union, so no character of any survives.
 
-    The union takes the type of its highest-scoring member (the longer one on a tie).
+    The union is labelled by its best member: one that contains another wins (a phone
+    number over a date-like run of its digits), otherwise the higher score, then the
+    longer span.
     """
     ordered = sorted(findings, key=lambda f: (f.start, -f.end))
     merged: list[Finding] = []
+    best: Finding | None = None
     for finding in ordered:
         if finding.end <= finding.start:
             continue
-        if merged and finding.start < merged[-1].end:
+        if merged and best is not None and finding.start < merged[-1].end:
             last = merged[-1]
-            best = max((last, finding), key=lambda f: (f.score, f.end - f.start, f.entity))
+            best = _better(best, finding)
             merged[-1] = Finding(
                 best.entity, last.start, max(last.end, finding.end), max(last.score, finding.score)
             )
         else:
             merged.append(finding)
+            best = finding
     return tuple(merged)
+
+
+def _better(a: Finding, b: Finding) -> Finding:
+    if a.start <= b.start and b.end <= a.end:
+        return a
+    if b.start <= a.start and a.end <= b.end:
+        return b
+    return max((a, b), key=lambda f: (f.score, f.end - f.start, f.entity))
 
 
 def offline_tldextract() -> None:
@@ -92,50 +117,41 @@ def offline_tldextract() -> None:
     Presidio's e-mail validation calls tldextract.extract(), which would otherwise fetch
     the suffix list from the Internet on first use.
     """
-    import tldextract.tldextract as tld
-
     tld.TLD_EXTRACTOR = tld.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
-class _SpacyEngine:
-    """Factory for a Presidio spaCy NLP engine that runs only the NER component."""
+class NerOnlySpacyEngine(SpacyNlpEngine):
+    """Presidio's spaCy engine running only `ner` (en_core_web_sm's NER has its own
+    tok2vec, so tagger, parser and lemmatizer can go); never downloads a pipeline."""
 
-    @staticmethod
-    def create(language: str, model: str) -> Any:
-        import spacy
-        from presidio_analyzer.nlp_engine import (
-            NerModelConfiguration,
-            SpacyNlpEngine,
-        )
-
-        class NerOnlySpacyEngine(SpacyNlpEngine):
-            """Loads only `ner` (en_core_web_sm's NER has its own tok2vec), never downloads."""
-
-            def load(self) -> None:
-                if not spacy.util.is_package(model):
-                    raise LookupError(f"spaCy pipeline {model!r} is not installed")
-                nlp = spacy.load(model)
-                keep = {"ner"}
-                for name in list(nlp.pipe_names):
-                    if name not in keep:
-                        nlp.remove_pipe(name)
-                self.nlp = {language: nlp}  # type: ignore[assignment]  # base declares None
-
-            def _doc_to_nlp_artifact(self, doc: Any, lang: str) -> Any:
-                artifacts = super()._doc_to_nlp_artifact(doc, lang)
-                # No lemmatizer runs; lower-cased tokens let context words still match.
-                artifacts.lemmas = [token.lower_ for token in doc]
-                artifacts.keywords = artifacts.set_keywords(self, artifacts.lemmas, lang)
-                return artifacts
-
+    def __init__(self, language: str, model: str) -> None:
         config = NerModelConfiguration(
             model_to_presidio_entity_mapping=_NER_MAPPING, labels_to_ignore=list(_NER_IGNORED)
         )
-        engine = NerOnlySpacyEngine(
+        super().__init__(
             models=[{"lang_code": language, "model_name": model}], ner_model_configuration=config
         )
-        engine.load()
-        return engine
+        self._language = language
+        self._model = model
+
+    def load(self) -> None:
+        if not spacy.util.is_package(self._model):
+            raise LookupError("spaCy pipeline is not installed")
+        nlp = spacy.load(self._model)
+        for name in list(nlp.pipe_names):
+            if name != "ner":
+                nlp.remove_pipe(name)
+        # spaCy's 1M-character guard protects the parser's memory; NER alone is linear,
+        # and our own limit is max_input_bytes.
+        nlp.max_length = 100_000_000
+        self.nlp = {self._language: nlp}  # type: ignore[assignment]  # base declares None
+
+    def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
+        artifacts = super()._doc_to_nlp_artifact(doc, language)
+        # No lemmatizer runs; lower-cased tokens let context words still match.
+        artifacts.lemmas = [token.lower_ for token in doc]
+        artifacts.keywords = artifacts.set_keywords(self, artifacts.lemmas, language)
+        return artifacts
 
 
 class PresidioDetector:
@@ -144,8 +160,6 @@ class PresidioDetector:
     def __init__(self, policies: Policies) -> None:
         offline_tldextract()
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
-        from presidio_analyzer import AnalyzerEngine
-
         engines: dict[tuple[str, str], Any] = {}
         self._analyzers: dict[str, Any] = {}
         for name, policy in policies.policies.items():
@@ -153,7 +167,8 @@ class PresidioDetector:
             key = (detection.language, detection.spacy_model)
             if key not in engines:
                 try:
-                    engines[key] = _SpacyEngine.create(*key)
+                    engines[key] = NerOnlySpacyEngine(*key)
+                    engines[key].load()
                 except (LookupError, OSError, ValueError):
                     raise policies.error(
                         ("policies", name, "detection", "spacy_model"),
@@ -178,13 +193,12 @@ class PresidioDetector:
 
     @staticmethod
     def _registry(policy: Policy, nlp_engine: Any) -> Any:
-        from presidio_analyzer import Pattern, PatternRecognizer, RecognizerRegistry
-
         detection = policy.detection
         registry = RecognizerRegistry(
             supported_languages=[detection.language], global_regex_flags=REGEX_FLAGS
         )
         registry.load_predefined_recognizers(languages=[detection.language], nlp_engine=nlp_engine)
+        recognizers.install(registry)
         for recognizer in detection.custom_recognizers:
             registry.add_recognizer(
                 PatternRecognizer(
@@ -223,7 +237,9 @@ class PresidioDetector:
         return merge_overlaps(_to_findings(results, normalized.to_original))
 
 
-def _to_findings(results: Sequence[Any], to_original: Any) -> list[Finding]:
+def _to_findings(
+    results: Sequence[RecognizerResult], to_original: Callable[[int, int], tuple[int, int]]
+) -> list[Finding]:
     findings = []
     for result in results:
         start, end = to_original(result.start, result.end)

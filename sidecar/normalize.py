@@ -1,10 +1,10 @@
 """Text normalisation for detection, with a map back to the original code points.
 
 Detection runs on a normalised copy: Unicode NFKC (full-width and mathematical digits
-become ASCII), format characters such as zero-width spaces and soft hyphens removed,
-variation selectors removed. Every normalised character remembers the original span
-it came from, so a finding on the copy replaces exactly the original characters,
-including any invisible ones inside the value.
+become ASCII); format characters such as zero-width spaces and soft hyphens, variation
+selectors, and decorative combining marks on ASCII characters removed. Every normalised
+character remembers the original span it came from, so a finding on the copy replaces
+exactly the original characters, including any invisible ones inside the value.
 """
 
 from __future__ import annotations
@@ -66,6 +66,10 @@ def normalize(text: str) -> Normalized:
             return
         piece = "".join(cluster)
         folded = unicodedata.normalize("NFKC", piece) if not piece.isascii() else piece
+        if cluster[0].isascii() and len(folded) > 1:
+            # Marks NFKC cannot compose onto an ASCII base (strike-through U+0336, low
+            # line U+0332) only decorate it; they are used to hide digits from patterns.
+            folded = "".join(c for c in folded if not unicodedata.combining(c))
         out.append(folded)
         starts.extend([cluster_start] * len(folded))
         ends.extend([cluster_end] * len(folded))

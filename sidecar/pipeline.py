@@ -57,7 +57,8 @@ class Screening:
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self._executor, self._detector.detect, text, policy)
         try:
-            return await asyncio.wait_for(future, timeout=policy.detection.timeout_ms / 1000)
+            budget = policy.detection.budget_seconds(len(text))
+            return await asyncio.wait_for(future, timeout=budget)
         except TimeoutError:
             raise DetectionFailed("timeout") from None
         except asyncio.CancelledError:

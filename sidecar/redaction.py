@@ -30,19 +30,33 @@ __all__ = [
 # What pseudonymize writes: `<TYPE_n>`. Restoring and output screening look for it.
 PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*)_([1-9][0-9]*)>")
 _SPACES = re.compile(r"\s+")
-_SEPARATORS = re.compile(r"[\s\-.()/]+")
+_SEPARATORS = re.compile(r"[\s\-().]+")
+# Types whose separators are presentation only: 4111-1111-... is 4111 1111 ...
+_FORMATTED_NUMBERS = frozenset(
+    {
+        "CREDIT_CARD",
+        "IBAN_CODE",
+        "PHONE_NUMBER",
+        "US_SSN",
+        "US_BANK_NUMBER",
+        "US_ITIN",
+        "US_PASSPORT",
+        "UK_NHS",
+    }
+)
 
 
 def _value_key(entity: str, value: str) -> str:
     """The form under which two spellings count as the same value.
 
     Case, Unicode compatibility forms, invisible characters and runs of white space never
-    make a different value; for values with digits (cards, phones, IBANs), separators
-    don't either. E-mail addresses keep their dots: they tell people apart.
+    make a different value; for formatted numbers (cards, phones, IBANs, SSNs) spaces,
+    hyphens, dots and brackets do not either. Elsewhere dots count: 10.1.23.4 is not
+    10.12.3.4, and j.doe@x is not jdoe@x.
     """
     folded = unicodedata.normalize("NFKC", value)
     folded = "".join(c for c in folded if unicodedata.category(c) != "Cf").casefold()
-    if any(c.isdigit() for c in folded) and "@" not in folded:
+    if entity in _FORMATTED_NUMBERS:
         return _SEPARATORS.sub("", folded)
     return _SPACES.sub(" ", folded).strip()
 
@@ -50,14 +64,20 @@ def _value_key(entity: str, value: str) -> str:
 class Placeholders:
     """Restorable placeholders of one inference: same value, same placeholder."""
 
-    __slots__ = ("_by_key", "_counters", "_values")
+    __slots__ = ("_by_key", "_counters", "_from_input", "_values")
 
     def __init__(self) -> None:
         self._by_key: dict[tuple[str, str], str] = {}
         self._values: dict[str, str] = {}
         self._counters: dict[str, int] = {}
+        self._from_input: set[str] = set()
 
-    def placeholder_for(self, entity: str, value: str) -> str:
+    def placeholder_for(self, entity: str, value: str, *, from_input: bool = True) -> str:
+        """The value's placeholder, issued on first sight.
+
+        Only placeholders of values the caller sent (`from_input`) are ever restored;
+        values a model made up stay replaced however often they recur.
+        """
         key = (entity, _value_key(entity, value))
         found = self._by_key.get(key)
         if found is None:
@@ -66,14 +86,22 @@ class Placeholders:
             found = f"<{entity}_{number}>"
             self._by_key[key] = found
             self._values[found] = value  # the first spelling seen is the one restored
+            if from_input:
+                self._from_input.add(found)
         return found
 
     def known(self, entity: str, value: str) -> str | None:
-        """The placeholder already given to this value, if any."""
-        return self._by_key.get((entity, _value_key(entity, value)))
+        """The placeholder this value got from the caller's input, if any."""
+        found = self._by_key.get((entity, _value_key(entity, value)))
+        return found if found in self._from_input else None
 
     def value_of(self, placeholder: str) -> str | None:
+        """The value behind a placeholder issued for this inference (any origin)."""
         return self._values.get(placeholder)
+
+    def restorable(self, placeholder: str) -> str | None:
+        """The caller's own value behind a placeholder; None for made-up values."""
+        return self._values.get(placeholder) if placeholder in self._from_input else None
 
     def __len__(self) -> int:
         return len(self._values)
@@ -85,6 +113,7 @@ class Placeholders:
         self._by_key.clear()
         self._values.clear()
         self._counters.clear()
+        self._from_input.clear()
 
     def __repr__(self) -> str:
         return f"<Placeholders: {len(self._values)} values>"
@@ -124,13 +153,19 @@ def _hash(entity: str, value: str, key: bytes) -> str:
 
 
 def _replacement(
-    entity: str, value: str, spec: ActionSpec, placeholders: Placeholders, hash_key: bytes
+    entity: str,
+    value: str,
+    spec: ActionSpec,
+    placeholders: Placeholders,
+    hash_key: bytes,
+    *,
+    from_input: bool = True,
 ) -> str:
     match spec.action:
         case "replace":
             return f"<{entity}>"
         case "pseudonymize":
-            return placeholders.placeholder_for(entity, value)
+            return placeholders.placeholder_for(entity, value, from_input=from_input)
         case "mask":
             return _mask(value, spec)
         case "hash":
@@ -243,7 +278,7 @@ def render_output(
         spec = policy.action_for(finding.entity)
         value = text[finding.start : finding.end]
         own = placeholders.known(finding.entity, value) is not None
-        logged = _replacement(finding.entity, value, spec, placeholders, hash_key)
+        logged = _replacement(finding.entity, value, spec, placeholders, hash_key, from_input=own)
         shown = value if (own and restore) or (not own and keep_new) else logged
         logged_pieces.append((finding.start, finding.end, logged))
         user_pieces.append((finding.start, finding.end, shown))
@@ -252,7 +287,7 @@ def render_output(
         )
     for start, end in protected:
         token = text[start:end]
-        original = placeholders.value_of(token)
+        original = placeholders.restorable(token)
         if restore and original is not None:
             user_pieces.append((start, end, original))
     user_pieces.sort()

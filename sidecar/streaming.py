@@ -58,6 +58,16 @@ def _entity_like(token: str) -> bool:
     return core[0].isupper() or (not core[0].isalpha() and not core[0].isspace())
 
 
+_NOT_SENTENCE_END = re.compile(
+    r"^(?:[A-Z]\.|(?:Dr|Mr|Mrs|Ms|Mx|Prof|Sr|Jr|St|Rev|Gen|Col|Capt|Lt|Sgt|Hon|No)\.)$"
+)
+
+
+def _ends_sentence(word: str) -> bool:
+    """A word that closes a sentence: "home." does, an initial "F." or "Dr." does not."""
+    return word.endswith(_SENTENCE_END) and not _NOT_SENTENCE_END.match(word)
+
+
 def hold_from(text: str) -> int:
     """Index from which `text` (unreleased stream text) must be held back.
 
@@ -75,13 +85,13 @@ def hold_from(text: str) -> int:
     last = tokens[-1]
     ends_open = last.end() == len(text)
     index = len(tokens) - 1
-    if ends_open or (_entity_like(last.group()) and not last.group().endswith(_SENTENCE_END)):
+    if ends_open or (_entity_like(last.group()) and not _ends_sentence(last.group())):
         cut = last.start()
         while index > 0:
             previous = tokens[index - 1]
             gap = text[previous.end() : tokens[index].start()]
             word = previous.group()
-            if "\n" in gap or word.endswith(_SENTENCE_END) or not _entity_like(word):
+            if "\n" in gap or _ends_sentence(word) or not _entity_like(word):
                 break
             cut = previous.start()
             index -= 1

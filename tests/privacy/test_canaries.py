@@ -60,7 +60,7 @@ class HangingDetector:
     """Fault: a detector that runs past the policy's time budget."""
 
     def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
-        time.sleep(policy.detection.timeout_ms / 1000 + 0.3)
+        time.sleep(policy.detection.budget_seconds(len(text)) + 0.3)
         return ()
 
 

@@ -47,9 +47,7 @@ async def test_begin_inference_replaces_values_with_numbered_placeholders(
 ) -> None:
     """model_input carries `<PERSON_1>` and `<EMAIL_ADDRESS_1>` instead of the values."""
     begun = await stub.BeginInference(_begin())
-    assert begun.model_input == (
-        "Hello, my name is <PERSON_1> and my email is <EMAIL_ADDRESS_1>."
-    )
+    assert begun.model_input == "Hello, my name is <PERSON_1> and my email is <EMAIL_ADDRESS_1>."
     assert begun.inference_id
     assert begun.outcome == "ok"
     assert "/chat/sha256:" in begun.policy_version
@@ -127,6 +125,27 @@ async def test_end_inference_new_output_pii_gets_the_policy_action(
     assert "<PERSON_2>" in ended.user_output
     assert "<EMAIL_ADDRESS_2>" in ended.user_output
     assert "1111." in ended.user_output
+
+
+async def test_end_inference_new_output_value_repeated_is_never_shown(
+    stub: pb_grpc.PrivacySidecarStub,
+) -> None:
+    """A value the model made up is hidden at every occurrence, not only at the first."""
+    begun = await stub.BeginInference(_begin())
+    output = (
+        "Thanks Maria Garcia for the help. Bye Maria Garcia, see you. "
+        "Mail zq7.canary@example.org, or else zq7.canary@example.org again."
+    )
+    ended = await _end(stub, begun.inference_id, output)
+    assert "Maria Garcia" not in ended.user_output
+    assert "zq7.canary@example.org" not in ended.user_output
+    found = [(e.type, output[e.start : e.end]) for e in ended.entities]
+    assert found.count(("PERSON", "Maria Garcia")) == 2
+    assert found.count(("EMAIL_ADDRESS", "zq7.canary@example.org")) == 2
+    assert ended.user_output == (
+        "Thanks <PERSON_2> for the help. Bye <PERSON_2>, see you. "
+        "Mail <EMAIL_ADDRESS_2>, or else <EMAIL_ADDRESS_2> again."
+    )
 
 
 async def test_end_inference_user_own_value_in_output_is_kept_under_chat(
@@ -276,7 +295,6 @@ async def test_begin_inference_unknown_policy_is_invalid_argument(
 
 
 # -- size limits (a dedicated server with a 64-byte max_input_bytes) ---------------------
-
 
 
 @pytest.fixture(scope="module")

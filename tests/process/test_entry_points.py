@@ -1,0 +1,45 @@
+"""`sidecar` console script and `python -m sidecar`; `governance` when it exists."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.process._server import ROOT, sidecar_command
+
+pytestmark = pytest.mark.slow
+BIN = Path(sys.executable).parent
+
+
+def _run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, capture_output=True, text=True, cwd=ROOT, timeout=60, check=False
+    )
+
+
+def test_python_m_and_console_script() -> None:
+    """`sidecar --help` and `python -m sidecar --help` exit 0 and show serve and health."""
+    for command in ([str(BIN / "sidecar"), "--help"], sidecar_command("--help")):
+        done = _run(*command)
+        assert done.returncode == 0, (command, done.stderr)
+        assert "serve" in done.stdout
+        assert "health" in done.stdout
+
+
+def test_sidecar_usage_error_exits_two() -> None:
+    """An unknown subcommand is a usage error: exit code 2, usage on stderr."""
+    done = _run(*sidecar_command("no-such-command"))
+    assert done.returncode == 2
+    assert "usage: sidecar" in done.stderr
+
+
+def test_governance_console_script_help() -> None:
+    """`governance --help` exits 0 once governance/cli.py exists."""
+    if not (ROOT / "governance" / "cli.py").exists():
+        pytest.skip("governance/cli.py does not exist yet (console script `governance` unbuilt)")
+    done = _run(str(BIN / "governance"), "--help")
+    assert done.returncode == 0, done.stderr
+    assert "usage" in done.stdout.lower()

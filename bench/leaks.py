@@ -8,12 +8,12 @@ span-level scorer replaces it later. Works on counts only: never prints a value.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from bench.corpus import Doc
 
-__all__ = ["LeakCount", "count_leaks"]
+__all__ = ["LeakCount", "SystemLeaks", "compare_leaks", "count_leaks"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,3 +53,34 @@ def count_leaks(docs: Sequence[Doc], outputs: Sequence[str | None]) -> LeakCount
         unscored=unscored,
         by_entity=tuple((entity, checked[entity], leaked[entity]) for entity in sorted(checked)),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SystemLeaks:
+    """One system's leaks on all it screened, and on the documents every system screened.
+
+    `own` is the system's fullest picture; `shared` puts all systems on one denominator, so a
+    system that fail-closed on the hard documents cannot look better for skipping them.
+    """
+
+    own: LeakCount
+    shared: LeakCount
+
+
+def compare_leaks(
+    docs: Sequence[Doc], outputs_by_system: Mapping[str, Sequence[str | None]]
+) -> dict[str, SystemLeaks]:
+    """Leak counts per system; each output list is index-aligned with `docs`, None unscreened."""
+    everyone = [
+        all(outputs[index] is not None for outputs in outputs_by_system.values())
+        for index in range(len(docs))
+    ]
+    return {
+        name: SystemLeaks(
+            own=count_leaks(docs, outputs),
+            shared=count_leaks(
+                docs, [out if keep else None for out, keep in zip(outputs, everyone, strict=True)]
+            ),
+        )
+        for name, outputs in outputs_by_system.items()
+    }

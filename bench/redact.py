@@ -31,7 +31,7 @@ from typing import Any
 from bench import corpus
 from bench.corpus import Doc
 from bench.inprocess import SPACY_MODEL, StockPresidio
-from bench.leaks import LeakCount, count_leaks
+from bench.leaks import LeakCount, SystemLeaks, compare_leaks
 from bench.report import MIXED, PRESIDIO, SIDECAR, Row, format_report, headline, machine_info
 from bench.rpc import RedactClient
 from bench.server import SidecarProcess, SidecarStartError, running_sidecar
@@ -149,19 +149,8 @@ class _Measurement:
                 for output, closed in zip(result.outputs, result.fail_closed, strict=True)
             ]
 
-    def leaks(self) -> dict[str, LeakCount]:
-        """Leak counts over the documents every system screened, so all share a denominator."""
-        shared = [
-            all(outputs[index] is not None for outputs in self.screened.values())
-            for index in range(len(self.mixed_docs))
-        ]
-        return {
-            name: count_leaks(
-                self.mixed_docs,
-                [output if keep else None for output, keep in zip(outputs, shared, strict=True)],
-            )
-            for name, outputs in self.screened.items()
-        }
+    def leaks(self) -> dict[str, SystemLeaks]:
+        return compare_leaks(self.mixed_docs, self.screened)
 
     def rows(self) -> list[Row]:
         rows = []
@@ -311,7 +300,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for row in rows
         ],
         "headline": asdict(head),
-        "leaks": {name: _leak_json(count) for name, count in measured["leaks"].items()},
+        "leaks": {
+            name: {"own": _leak_json(found.own), "shared": _leak_json(found.shared)}
+            for name, found in measured["leaks"].items()
+        },
         "sidecar": measured["sidecar"],
         "notes": measured["notes"],
     }

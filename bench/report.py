@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.leaks import LeakCount
+from bench.leaks import LeakCount, SystemLeaks
 from bench.stats import PassStats
 
 __all__ = ["Headline", "Row", "format_report", "headline", "machine_info"]
@@ -125,6 +125,11 @@ def _times(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
 
+def _leak_share(count: LeakCount) -> str:
+    share = f"{100 * count.leaked / count.spans:.1f}%" if count.spans else "n/a"
+    return f"{count.leaked}/{count.spans} ({share})"
+
+
 def format_report(
     *,
     machine: Mapping[str, Any],
@@ -132,7 +137,7 @@ def format_report(
     rounds: int,
     rows: Sequence[Row],
     head: Headline,
-    leaks: Mapping[str, LeakCount],
+    leaks: Mapping[str, SystemLeaks],
     notes: Sequence[str],
 ) -> str:
     out = [
@@ -175,14 +180,15 @@ def format_report(
         )
     out += [
         "",
-        "Leaks (labelled spans whose exact text is still in the output; informational;",
-        "counted on the documents every system screened, the rest are 'unscored')",
+        "Leaks: labelled spans whose exact text is still in the output (informational). 'own':",
+        "all texts the system screened; 'shared': only texts every system screened.",
     ]
-    for name, count in leaks.items():
-        share = f"{100 * count.leaked / count.spans:.1f}%" if count.spans else "n/a"
-        worst = ", ".join(f"{e} {n_leaked}/{n}" for e, n, n_leaked in count.by_entity if n_leaked)
-        unscored = f", {count.unscored} unscored" if count.unscored else ""
-        out.append(f"  {name:<24} {count.leaked}/{count.spans} ({share}{unscored})  {worst}")
+    for name, found in leaks.items():
+        worst = ", ".join(
+            f"{entity} {n_leaked}/{n}" for entity, n, n_leaked in found.own.by_entity if n_leaked
+        )
+        out.append(f"  {name:<22} own {_leak_share(found.own)}  shared {_leak_share(found.shared)}")
+        out.append(f"  {'':<22} own, by entity: {worst or 'none'}")
     if notes:
         out += ["", "Notes", *(f"  - {note}" for note in notes)]
     return "\n".join(out)

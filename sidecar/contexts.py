@@ -112,6 +112,8 @@ class ContextStore:
     def admit(self, context: InferenceContext, size_bytes: int) -> None:
         """Add a context. Raises CapacityExceeded when a limit would be passed."""
         if len(self._contexts) >= self._limits.max_contexts:
+            self.reap()  # expired contexts are not live: they must not hold a slot
+        if len(self._contexts) >= self._limits.max_contexts:
             raise CapacityExceeded(limit="max_contexts", value=self._limits.max_contexts)
         self._reserve(context, size_bytes)
         self._contexts[context.inference_id] = context
@@ -121,6 +123,8 @@ class ContextStore:
         self._reserve(context, size_bytes)
 
     def _reserve(self, context: InferenceContext, size_bytes: int) -> None:
+        if self._bytes + size_bytes > self._limits.max_context_bytes:
+            self.reap()
         if self._bytes + size_bytes > self._limits.max_context_bytes:
             raise CapacityExceeded(limit="max_context_bytes", value=self._limits.max_context_bytes)
         self._bytes += size_bytes

@@ -21,6 +21,9 @@ from sidecar.redaction import Applied
 __all__ = ["Decision", "Screening", "counts_by_type"]
 
 _log = logging.getLogger(__name__)
+# How long a text may wait for a free detection worker before it fails (closed or
+# rejected, per policy). Callers' own gRPC deadlines usually end the wait sooner.
+QUEUE_WAIT_SECONDS = 30.0
 _decisions = logging.getLogger("sidecar.decisions")
 
 
@@ -51,17 +54,33 @@ class Screening:
         self._executor = executor
 
     async def findings(self, text: str, policy: Policy) -> tuple[Finding, ...]:
-        """Findings in `text`. Raises DetectionFailed on any error or on timeout."""
+        """Findings in `text`. Raises DetectionFailed on any error or on timeout.
+
+        The policy's time budget runs from when a worker starts on the text, not while
+        it waits for a free worker: load must queue, not fail closed. Waiting for a
+        worker is bounded separately (QUEUE_WAIT_SECONDS).
+        """
         if not text:
             return ()
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self._executor, self._detector.detect, text, policy)
+        started = asyncio.Event()
+
+        def run() -> tuple[Finding, ...]:
+            loop.call_soon_threadsafe(started.set)
+            return self._detector.detect(text, policy)
+
+        future = loop.run_in_executor(self._executor, run)
         try:
+            try:
+                await asyncio.wait_for(started.wait(), timeout=QUEUE_WAIT_SECONDS)
+            except TimeoutError:
+                future.cancel()
+                raise DetectionFailed("no detection worker free") from None
             budget = policy.detection.budget_seconds(len(text))
             return await asyncio.wait_for(future, timeout=budget)
         except TimeoutError:
             raise DetectionFailed("timeout") from None
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, DetectionFailed):
             raise
         except Exception as err:  # noqa: BLE001 - any detector fault fails closed
             # Foreign exception text may quote the input: keep only the type.

@@ -51,12 +51,14 @@ class BlockLeftEarly(Exception):
 
 @pytest.fixture(scope="module")
 async def raising(sidecar_factory: SidecarFactory, server: Running) -> Running:
+    """A server on the shared server's policies whose detector always raises."""
     running: Running = await sidecar_factory(server.sidecar.policies, detector=RaisingDetector())
     return running
 
 
 @pytest.fixture(scope="module")
 async def one_slot(sidecar_factory: SidecarFactory) -> Running:
+    """A server that holds at most one live inference."""
     running: Running = await sidecar_factory(
         minimal_policies(limits="max_contexts: 1\n  max_context_bytes: 67108864")
     )

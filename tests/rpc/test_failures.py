@@ -53,7 +53,7 @@ _REJECTING = minimal_policies(
 
 @pytest.fixture(scope="module")
 async def raising(sidecar_factory: SidecarFactory, server: Running) -> Running:
-    """A server on the shipped policies whose detector always raises."""
+    """A server on the shared server's (shipped) policies whose detector always raises."""
     running: Running = await sidecar_factory(server.sidecar.policies, detector=RaisingDetector())
     return running
 

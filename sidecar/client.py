@@ -107,6 +107,16 @@ class RedactResult:
     outcome: str
 
 
+def _redact_result(reply: pb.RedactResponse) -> RedactResult:
+    return RedactResult(
+        reply.redacted_text,
+        _entities(reply.entities),
+        reply.policy_version,
+        reply.decision_id,
+        reply.outcome,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class EndResult:
     user_output: str
@@ -238,13 +248,8 @@ class SidecarClient:
             raise _translate(err) from None
 
     def redact(self, text: str, *, policy: str = "") -> RedactResult:
-        reply = self._call(self._stub.Redact, pb.RedactRequest(text=text, policy=policy))
-        return RedactResult(
-            reply.redacted_text,
-            _entities(reply.entities),
-            reply.policy_version,
-            reply.decision_id,
-            reply.outcome,
+        return _redact_result(
+            self._call(self._stub.Redact, pb.RedactRequest(text=text, policy=policy))
         )
 
     def begin(
@@ -359,13 +364,8 @@ class AsyncSidecarClient:
             raise _translate(err) from None
 
     async def redact(self, text: str, *, policy: str = "") -> RedactResult:
-        reply = await self._call(self._stub.Redact, pb.RedactRequest(text=text, policy=policy))
-        return RedactResult(
-            reply.redacted_text,
-            _entities(reply.entities),
-            reply.policy_version,
-            reply.decision_id,
-            reply.outcome,
+        return _redact_result(
+            await self._call(self._stub.Redact, pb.RedactRequest(text=text, policy=policy))
         )
 
     async def begin(

@@ -42,7 +42,7 @@ class Sidecar:
         detector: Detector,
         hash_key: bytes,
         telemetry: Telemetry | None = None,
-        workers: int = 4,
+        workers: int = 2,
         reaper_interval_seconds: float = 1.0,
     ) -> None:
         self.policies = policies

@@ -94,8 +94,9 @@ class Telemetry:
             try:
                 yield handle
             except BaseException as err:
-                handle.status = getattr(err, "status_name", None) or type(err).__name__
-                span.set_status(Status(StatusCode.ERROR, type(err).__name__))
+                if handle.status == "OK":  # the caller may have named the status code
+                    handle.status = type(err).__name__
+                span.set_status(Status(StatusCode.ERROR, handle.status))
                 raise
             finally:
                 span.set_attribute("rpc.grpc.status_code", handle.status)

@@ -24,6 +24,26 @@ _log = logging.getLogger("sidecar")
 DEFAULT_LISTEN = "127.0.0.1:50051"
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number") from None
+    if not 1 <= value <= 64:
+        raise argparse.ArgumentTypeError("must be between 1 and 64")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a number of seconds") from None
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sidecar", description="Privacy sidecar for model services"
@@ -34,9 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", default=DEFAULT_LISTEN, help="HOST:PORT (default %(default)s)")
     serve.add_argument("--data-dir", type=Path, default=Path("var"), help="data directory")
     serve.add_argument(
-        "--workers", type=int, default=2, help="detection threads (default %(default)s)"
+        "--workers", type=_positive_int, default=2, help="detection threads (default %(default)s)"
     )
-    serve.add_argument("--grace", type=float, default=10.0, help="shutdown grace, seconds")
+    serve.add_argument(
+        "--grace", type=_non_negative_float, default=10.0, help="shutdown grace, seconds"
+    )
     serve.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     health = sub.add_parser("health", help="query the gRPC health service; exit 0 if SERVING")
     health.add_argument("--target", default=DEFAULT_LISTEN)

@@ -36,6 +36,38 @@ def test_sidecar_usage_error_exits_two() -> None:
     assert "usage: sidecar" in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("flag", "value", "phrase"),
+    [
+        ("--workers", "0", "between 1 and 64"),
+        ("--workers", "many", "whole number"),
+        ("--grace", "-1", "between 0 and 3600"),
+    ],
+)
+def test_serve_bad_flag_values_exit_two(flag: str, value: str, phrase: str) -> None:
+    """Out-of-range serve flags are usage errors naming the flag, before anything loads."""
+    done = _run(*sidecar_command("serve", flag, value))
+    assert done.returncode == 2
+    assert flag in done.stderr
+    assert phrase in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_governance_policy_check(tmp_path: Path) -> None:
+    """`governance policy check` accepts the shipped file and names key and line otherwise."""
+    done = _run(str(BIN / "governance"), "policy", "check", str(ROOT / "policies.yaml"))
+    assert done.returncode == 0, done.stderr
+    assert "chat (default)" in done.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "version: 1\ndefault: a\npolicies:\n  a:\n    detection: {entities: [X]}\n    colour: red\n"
+    )
+    done = _run(str(BIN / "governance"), "policy", "check", str(bad))
+    assert done.returncode == 1
+    assert f"{bad}:6: policies.a.colour" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_governance_console_script_help() -> None:
     """`governance --help` exits 0 once governance/cli.py exists."""
     if not (ROOT / "governance" / "cli.py").exists():

@@ -97,7 +97,7 @@ class Detection(_Model):
     timeout_ms: int = Field(default=2000, gt=0, le=600_000)
     # Detection time grows with length: the budget of a text is timeout_ms plus this
     # much per KiB, so long RAG contexts are not failed closed for being long.
-    timeout_ms_per_kib: int = Field(default=50, ge=0, le=60_000)
+    timeout_ms_per_kib: int = Field(default=100, ge=0, le=60_000)
 
     def budget_seconds(self, chars: int) -> float:
         """Time budget for detecting a text of `chars` code points."""

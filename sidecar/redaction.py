@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from governance.policy import ActionSpec, Policy
 from sidecar.detection import Finding, merge_overlaps
@@ -117,6 +118,9 @@ class Placeholders:
 
     def __repr__(self) -> str:
         return f"<Placeholders: {len(self._values)} values>"
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        raise TypeError("placeholder maps are not serialisable")
 
 
 @dataclass(frozen=True, slots=True)

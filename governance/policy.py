@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from governance.errors import PolicyError
 
 __all__ = [
+    "MAX_INPUT_BYTES_CAP",
     "ActionSpec",
     "Detection",
     "InferenceLimits",
@@ -41,6 +42,7 @@ ENTITY_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 # (DOTALL | MULTILINE | IGNORECASE); we check them the same way so a pattern that loads
 # here also loads there.
 REGEX_FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE
+MAX_INPUT_BYTES_CAP = 64 * 1_048_576  # the most inference.max_input_bytes may be
 
 
 class _At(ValueError):
@@ -169,7 +171,7 @@ class InferenceLimits(_Model):
 
     ttl_seconds: float = Field(default=120.0, gt=0, le=86_400)
     max_ttl_seconds: float = Field(default=3600.0, gt=0, le=86_400)
-    max_input_bytes: int = Field(default=1_048_576, gt=0, le=64 * 1_048_576)
+    max_input_bytes: int = Field(default=1_048_576, gt=0, le=MAX_INPUT_BYTES_CAP)
     restore_output: bool = True
     # What to do with PII that appears in a model output but was not in its input:
     # apply the entity's action (privacy first) or keep it for the user (never logged).

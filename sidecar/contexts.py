@@ -71,12 +71,17 @@ class InferenceContext:
     busy: bool = False
     wiped: bool = False
     expired: bool = False
+    # Wipers of raw data held elsewhere for this inference (a stream's buffers).
+    on_wipe: list[Callable[[], None]] = field(default_factory=list)
 
     def wipe(self) -> None:
         self.input.wipe()
         if self.subject_id is not None:
             self.subject_id.wipe()
         self.placeholders.wipe()
+        for wiper in self.on_wipe:
+            wiper()
+        self.on_wipe.clear()
         self.wiped = True
 
     def __repr__(self) -> str:

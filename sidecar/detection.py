@@ -187,7 +187,10 @@ class PresidioDetector:
 
     def __init__(self, policies: Policies) -> None:
         offline_tldextract()
-        logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
+        # Some Presidio recognizers log matched text (the IBAN validator does, at ERROR).
+        presidio_log = logging.getLogger("presidio-analyzer")
+        presidio_log.setLevel(logging.CRITICAL + 1)
+        presidio_log.propagate = False
         engines: dict[tuple[str, str], Any] = {}
         self._analyzers: dict[str, Any] = {}
         for name, policy in policies.policies.items():

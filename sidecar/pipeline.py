@@ -85,6 +85,11 @@ class Screening:
         except Exception as err:  # noqa: BLE001 - any detector fault fails closed
             # Foreign exception text may quote the input: keep only the type.
             raise DetectionFailed(type(err).__name__) from None
+        finally:
+            # A caller that gave up (deadline, cancel) must not leave detection queued on
+            # text nobody will read.
+            if not future.done():
+                future.cancel()
 
     @staticmethod
     def on_failure(policy: Policy, failure: DetectionFailed, *, rpc: str) -> str:

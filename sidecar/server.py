@@ -16,7 +16,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from governance.policy import Policies
+from governance.policy import MAX_INPUT_BYTES_CAP, Policies
 from sidecar.contexts import ContextStore
 from sidecar.detection import Detector
 from sidecar.pipeline import Screening
@@ -58,10 +58,10 @@ class Sidecar:
         self._health = HealthServicer()
         self._reaper_interval = reaper_interval_seconds
         self._reaper: asyncio.Task[None] | None = None
-        largest = max(p.inference.max_input_bytes for p in policies.policies.values())
-        # Let requests somewhat over a policy's limit reach our own check, which names the
-        # limit; far larger ones are refused by gRPC itself (RESOURCE_EXHAUSTED).
-        self._max_message = min(4 * largest + _MIB, 2**31 - 1)
+        # Every request up to the largest max_input_bytes a policy may set (64 MiB) reaches
+        # our own check, which answers INVALID_ARGUMENT naming the policy's limit; only
+        # larger ones are refused by gRPC itself (RESOURCE_EXHAUSTED).
+        self._max_message = MAX_INPUT_BYTES_CAP + _MIB
         self._server: grpc.aio.Server | None = None
 
     async def start(self, listen: str) -> int:

@@ -6,18 +6,26 @@ status boundary; raw text goes only to the pipeline and the in-memory context.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 
 import grpc
 
 from governance.policy import Policies, Policy
 from sidecar.contexts import ContextStore, InferenceContext, Sensitive
 from sidecar.detection import Finding
-from sidecar.errors import DetectionFailed, RequestError, status_boundary
+from sidecar.errors import (
+    ContextNotFound,
+    DetectionFailed,
+    DetectorUnavailable,
+    RequestError,
+    status_boundary,
+)
 from sidecar.pipeline import Decision, Screening, counts_by_type
 from sidecar.redaction import Applied, Placeholders, apply, placeholder_spans, render_output
 from sidecar.streaming import safe_cut
@@ -25,10 +33,13 @@ from sidecar.telemetry import RpcSpan, Telemetry
 from sidecar.v1 import sidecar_pb2 as pb
 from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
 
+_log = logging.getLogger(__name__)
+
 __all__ = ["SidecarService"]
 
-_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,127}$")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Labels are configuration names (tenant, model, purpose) that reach logs and spans; no
+# '@' or '+', so an e-mail address or phone number cannot pass for one.
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
 _MAX_ID_CHARS = 256
 # Streams keep this much already-released raw text as left context for detection, so a
 # name that completes a sentence is judged with the words before it.
@@ -53,7 +64,7 @@ def _label(value: str, field: str, *, required: bool) -> str:
         return ""
     if not _LABEL.match(value):
         raise RequestError(
-            field=field, problem="must be 1-128 characters of letters, digits and ._:/@+-"
+            field=field, problem="must be 1-128 characters of letters, digits and ._:/-"
         )
     return value
 
@@ -94,16 +105,10 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             raise RequestError(field="policy", problem=f"unknown policy name (known: {known})")
         return self._policies.get(name)
 
-    @staticmethod
-    def _request_id(context: Context) -> str:
-        for key, value in context.invocation_metadata() or ():
-            if key == "x-request-id" and isinstance(value, str) and _REQUEST_ID.match(value):
-                return value
-        return uuid.uuid4().hex[:16]
-
     @contextlib.asynccontextmanager
     async def _call(self, method: str, context: Context) -> AsyncIterator[RpcSpan]:
-        request_id = self._request_id(context)
+        # Ours, never the caller's: it goes into every error message, log line and span.
+        request_id = uuid.uuid4().hex[:16]
         with self._telemetry.rpc(method, request_id) as span:
             try:
                 async with status_boundary(context, request_id):
@@ -204,6 +209,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                 input_chars=len(request.input),
             )
             now = self._contexts.clock()
+            budget = policy.detection.budget_seconds(len(request.input))
             inference_id = ContextStore.new_id()
             ctx = InferenceContext(
                 inference_id=inference_id,
@@ -213,8 +219,9 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                 policy=policy,
                 input=Sensitive(request.input),
                 subject_id=Sensitive(subject) if subject is not None else None,
-                expires_at=now + ttl_seconds,
-                expires_at_unix_ms=int((time.time() + ttl_seconds) * 1000),
+                # Provisional: the TTL counts from when the model input is handed back.
+                expires_at=now + budget + ttl_seconds,
+                expires_at_unix_ms=0,
             )
             # Admit before detecting: a full store refuses at once, and the bytes are ours.
             self._contexts.admit(ctx, size + len(subject or ""))
@@ -227,6 +234,8 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                 self._contexts.finish(ctx)
                 raise
             ctx.outcome = outcome
+            ctx.expires_at = self._contexts.clock() + ttl_seconds
+            ctx.expires_at_unix_ms = int((time.time() + ttl_seconds) * 1000)
             for entity in entities:
                 ctx.input_counts[entity.entity] = ctx.input_counts.get(entity.entity, 0) + 1
             span.set(inference_id=inference_id)
@@ -276,6 +285,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                         (),
                         "fail_closed",
                     )
+                    self._contexts.check(ctx)
                 else:
                     self._contexts.check(ctx)
                     rendered = render_output(
@@ -303,8 +313,9 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _settle_failed(self, ctx: InferenceContext, err: BaseException) -> None:
-        """After a failed end: bad requests keep the context for a retry; the rest wipe it."""
-        if isinstance(err, RequestError):
+        """After a failed end: a bad request or a rejected screening keeps the context for
+        a retry (or an abort); anything else wipes it."""
+        if isinstance(err, RequestError | DetectorUnavailable) and not ctx.wiped:
             self._contexts.release(ctx)
         else:
             self._contexts.finish(ctx)
@@ -322,13 +333,18 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
     async def StreamOutput(
         self, request_iterator: AsyncIterator[pb.OutputChunk], context: Context
     ) -> AsyncIterator[pb.OutputChunk]:
-        async with self._call("StreamOutput", context) as span:
-            async for reply in self._stream(request_iterator, span):
+        async with (
+            self._call("StreamOutput", context) as span,
+            contextlib.aclosing(self._stream(request_iterator, span)) as replies,
+        ):
+            # aclosing: a client that goes away ends (and wipes) the stream at once,
+            # not whenever the generator is collected.
+            async for reply in replies:
                 yield reply
 
     async def _stream(
         self, chunks: AsyncIterator[pb.OutputChunk], span: RpcSpan
-    ) -> AsyncIterator[pb.OutputChunk]:
+    ) -> AsyncGenerator[pb.OutputChunk, None]:
         first = await anext(chunks, None)
         if first is None:
             raise RequestError(
@@ -338,6 +354,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         ctx = self._contexts.claim(inference_id)
         span.set(inference_id=inference_id, tenant=ctx.tenant, policy=ctx.policy.name)
         stream = _OutputStream(self, ctx)
+        ctx.on_wipe.append(stream.wipe)
         try:
             chunk: pb.OutputChunk | None = first
             while chunk is not None:
@@ -350,7 +367,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                     yield reply
                 if stream.done:
                     break
-                chunk = await anext(chunks, None)
+                chunk = await self._next_chunk(chunks, ctx)
             if not stream.done:  # the caller closed its side: flush what is held
                 for reply in await stream.feed("", final=True):
                     yield reply
@@ -358,6 +375,8 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         except BaseException:
             self._contexts.finish(ctx)
             raise
+        finally:
+            stream.wipe()
         self._contexts.finish(ctx)
         span.set(outcome=stream.outcome, entity_count=len(stream.entities), chunks=stream.chunks)
         self._decide(
@@ -369,6 +388,16 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             span,
             tenant=ctx.tenant,
         )
+
+    async def _next_chunk(
+        self, chunks: AsyncIterator[pb.OutputChunk], ctx: InferenceContext
+    ) -> pb.OutputChunk | None:
+        """The caller's next chunk, waiting no longer than the inference may live."""
+        remaining = ctx.expires_at - self._contexts.clock()
+        try:
+            return await asyncio.wait_for(anext(chunks, None), timeout=max(remaining, 0.0))
+        except TimeoutError:
+            raise ContextNotFound("inference expired (its TTL ran out)") from None
 
 
 class _OutputStream:
@@ -385,6 +414,11 @@ class _OutputStream:
         self.outcome = "ok"
         self.done = False
         self.chunks = 0
+
+    def wipe(self) -> None:
+        """Drop the raw text this stream holds (end, failure, abort or TTL expiry)."""
+        self._pending = ""
+        self._released_raw = ""
 
     async def feed(self, text: str, *, final: bool) -> list[pb.OutputChunk]:
         policy = self._ctx.policy
@@ -423,6 +457,11 @@ class _OutputStream:
         self._service._contexts.check(self._ctx)
         shift = len(context)
         local = [_clip(f, shift) for f in found if f.end > shift]
+        if any(f.start < shift < f.end for f in found):
+            # A value completed only now, its beginning already sent: hold_from should
+            # prevent this; count it so operators see it if a new shape of value does.
+            _log.warning("stream %s: a value began in released text", self._ctx.inference_id)
+            self._service._telemetry.partial_release()
         atoms = placeholder_spans(pending, self._ctx.placeholders)
         cut = safe_cut(
             pending,

@@ -16,6 +16,8 @@ _TOKEN = re.compile(r"\S+")
 _OPEN_PLACEHOLDER = re.compile(r"<[A-Z0-9_]*\Z")
 _TRAILING_PUNCT = ".,;:!?)]}\"'»”’"  # noqa: RUF001 - typographic quotes end words too
 _SENTENCE_END = (".", "!", "?", ";")
+# Lower-case words this short may join the parts of one value ("of", "rue", "west").
+_CONNECTOR_CHARS = 4
 # Lower-case words that sit inside names and addresses ("Ludwig van Beethoven").
 _PARTICLES = frozenset(
     {
@@ -68,12 +70,28 @@ def _ends_sentence(word: str) -> bool:
     return word.endswith(_SENTENCE_END) and not _NOT_SENTENCE_END.match(word)
 
 
+def _joins(word: str, before: str) -> bool:
+    """Is `word` a short connector inside a value that `before` starts?
+
+    "the 5th of", "Bank of", "12 rue", "gb82 west": the value may go on in the next
+    chunk, so the connector and what precedes it stay held.
+    """
+    core = word.rstrip(_TRAILING_PUNCT)
+    return (
+        0 < len(core) <= _CONNECTOR_CHARS
+        and core == word
+        and _entity_like(before)
+        and not _ends_sentence(before)
+    )
+
+
 def hold_from(text: str) -> int:
     """Index from which `text` (unreleased stream text) must be held back.
 
-    The last word is always held (it may continue in the next chunk), together with the
-    run of entity-like words before it on the same line, unless a sentence ends between.
-    An unfinished placeholder (`<PERS`) is held too.
+    The last word is always held while it may continue in the next chunk, together with
+    the run of entity-like words before it on the same line (short connector words
+    between them included), unless a sentence ends between. An unfinished placeholder
+    (`<PERS`) is held too.
     """
     if not text:
         return 0
@@ -82,19 +100,28 @@ def hold_from(text: str) -> int:
     if not tokens:
         return len(text) if not opened else opened.start()
     cut = len(text)
-    last = tokens[-1]
-    ends_open = last.end() == len(text)
     index = len(tokens) - 1
-    if ends_open or (_entity_like(last.group()) and not _ends_sentence(last.group())):
-        cut = last.start()
+    last = tokens[index].group()
+    ends_open = tokens[index].end() == len(text)
+    held = ends_open or (_entity_like(last) and not _ends_sentence(last))
+    if not held and index > 0 and _joins(last, tokens[index - 1].group()):
+        held = True
+    if held:
+        cut = tokens[index].start()
         while index > 0:
             previous = tokens[index - 1]
             gap = text[previous.end() : tokens[index].start()]
-            word = previous.group()
-            if "\n" in gap or _ends_sentence(word) or not _entity_like(word):
+            if "\n" in gap or _ends_sentence(previous.group()):
                 break
-            cut = previous.start()
-            index -= 1
+            if _entity_like(previous.group()):
+                cut = previous.start()
+                index -= 1
+                continue
+            if index > 1 and _joins(previous.group(), tokens[index - 2].group()):
+                cut = previous.start()  # the connector; its entity-like word comes next
+                index -= 1
+                continue
+            break
     if opened:
         cut = min(cut, opened.start())
     return cut

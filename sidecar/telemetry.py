@@ -75,6 +75,10 @@ class Telemetry:
         self._entities = meter.create_counter(
             "sidecar.entities", description="Detected entities by type and action"
         )
+        self._partial = meter.create_counter(
+            "sidecar.stream.partial_release",
+            description="Stream values whose beginning was released before detection",
+        )
         self._fail_closed = meter.create_counter(
             "sidecar.fail_closed", description="Texts replaced whole because detection failed"
         )
@@ -111,6 +115,9 @@ class Telemetry:
             self._entities.add(
                 count, {"rpc.method": method, "sidecar.entity": entity, "sidecar.action": action}
             )
+
+    def partial_release(self) -> None:
+        self._partial.add(1, {"rpc.method": "StreamOutput"})
 
     def fail_closed(self, method: str) -> None:
         self._fail_closed.add(1, {"rpc.method": method})

@@ -132,8 +132,10 @@ def test_extends_child_overrides_and_inherits_parent() -> None:
     chat, strict = policies.get("chat"), policies.get("strict")
     assert strict.detection == chat.detection
     assert strict.action_for("PERSON").action == "replace"
-    assert strict.action_for("US_SSN").action == "hash"  # inherited from chat
-    assert strict.action_for("US_PASSPORT").action == "redact"  # child's default
+    assert chat.action_for("US_SSN").action == "hash"
+    assert strict.action_for("US_SSN").action == "replace"  # overridden: no linkable tokens
+    assert strict.action_for("US_PASSPORT").action == "replace"  # child's default
+    assert strict.actions["DATE_TIME"] == chat.actions["DATE_TIME"]  # inherited from chat
     assert strict.inference.restore_output is False
     assert strict.inference.ttl_seconds == chat.inference.ttl_seconds == 120
     assert strict.inference.new_output_entities == "apply_action"

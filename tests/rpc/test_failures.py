@@ -200,8 +200,8 @@ async def test_redact_slow_detector_rejects_under_reject_policy(slow: Running) -
     _assert_no_text(err, INPUT)
 
 
-async def test_end_inference_slow_detector_reject_wipes_the_context(slow: Running) -> None:
-    """A rejected EndInference is UNAVAILABLE and the inference is gone afterwards."""
+async def test_end_inference_slow_detector_reject_keeps_the_context(slow: Running) -> None:
+    """A rejected EndInference is UNAVAILABLE; the inference stays for a retry or an abort."""
     begun = await slow.stub.BeginInference(_begin("", policy="rejecting"))  # nothing to screen
     err = await _rpc_error(
         slow.stub.EndInference(
@@ -210,6 +210,8 @@ async def test_end_inference_slow_detector_reject_wipes_the_context(slow: Runnin
     )
     assert err.code() == grpc.StatusCode.UNAVAILABLE
     _assert_no_text(err, INPUT)
+    assert len(slow.sidecar.contexts) >= 1
+    await slow.stub.AbortInference(pb.AbortInferenceRequest(inference_id=begun.inference_id))
     err = await _rpc_error(
         slow.stub.EndInference(pb.EndInferenceRequest(inference_id=begun.inference_id, output="x"))
     )

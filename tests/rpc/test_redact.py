@@ -95,13 +95,13 @@ async def test_redact_strict_policy_applies_its_actions(stub: pb_grpc.PrivacySid
 async def test_redact_strict_policy_redacts_unlisted_types(
     stub: pb_grpc.PrivacySidecarStub,
 ) -> None:
-    """strict's default action (redact) removes an employee badge id outright, no token left."""
+    """strict's default action (replace) turns an employee badge id into its type name."""
     text = "The staff badge is EMP-123456 for this employee."
     reply = await stub.Redact(pb.RedactRequest(text=text, policy="strict"))
     (badge,) = [e for e in reply.entities if e.type == "EMPLOYEE_ID"]
     assert text[badge.start : badge.end] == "EMP-123456"
-    assert badge.action == "redact"
-    assert reply.redacted_text == "The staff badge is  for this employee."
+    assert badge.action == "replace"
+    assert reply.redacted_text == "The staff badge is <EMPLOYEE_ID> for this employee."
 
 
 async def test_redact_unknown_policy_is_invalid_argument_without_the_name(

@@ -143,10 +143,14 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
     def load(self) -> None:
         if not spacy.util.is_package(self._model):
             raise LookupError("spaCy pipeline is not installed")
-        nlp = spacy.load(self._model)
-        for name in list(nlp.pipe_names):
-            if name != "ner":
-                nlp.remove_pipe(name)
+        meta = spacy.util.get_model_meta(spacy.util.get_package_path(self._model))
+        others = [
+            name for name in meta.get("components", meta.get("pipeline", ())) if name != "ner"
+        ]
+        # Excluded components are never loaded (no weights read, no memory held).
+        nlp = spacy.load(self._model, exclude=others)
+        if "ner" not in nlp.pipe_names:
+            raise LookupError("spaCy pipeline has no ner component")
         # spaCy's 1M-character guard protects the parser's memory; NER alone is linear,
         # and our own limit is max_input_bytes.
         nlp.max_length = 100_000_000

@@ -124,6 +124,14 @@ async def _every_path(stub: pb_grpc.PrivacySidecarStub, errors: list[str]) -> No
     )
     await _expect_error(
         stub.BeginInference(
+            pb.BeginInferenceRequest(
+                model=CANARIES[2], tenant=CANARIES[1], purpose=CANARIES[9], input=TEXT
+            )
+        ),
+        errors,
+    )
+    await _expect_error(
+        stub.BeginInference(
             pb.BeginInferenceRequest(model="m", tenant="t", purpose="p", input=TEXT, ttl_ms=10**12)
         ),
         errors,

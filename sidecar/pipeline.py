@@ -109,11 +109,11 @@ class Screening:
     def record(decision: Decision, **ids: str) -> None:
         counts = {f"{e}:{a}": n for (e, a), n in sorted(counts_by_type(decision.entities).items())}
         _decisions.info(
-            "decision %s rpc=%s outcome=%s policy=%s entities=%s %s",
+            "decision %s rpc=%s outcome=%s policy=%s entities=%s%s",
             decision.decision_id,
             decision.rpc,
             decision.outcome,
             decision.policy_version,
             counts,
-            " ".join(f"{k}={v}" for k, v in sorted(ids.items())),
+            "".join(f" {k}={v}" for k, v in sorted(ids.items())),
         )

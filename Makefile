@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 LISTEN ?= 127.0.0.1:50051
 DATA   ?= var
 
-.PHONY: run test lint protos bench install dev clean
+.PHONY: run test lint protos bench install dev clean system-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,14 @@ dev: $(VENV)/.installed-dev
 run: install
 	$(PY) -m sidecar serve --policies policies.yaml --listen $(LISTEN) --data-dir $(DATA)
 
+# The network-namespace test needs `ip` (iproute2); as root on Debian we install it.
+system-deps:
+	@if ! command -v ip >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2; \
+	fi
+
 ## test: install test dependencies and run the whole suite
-test: dev
+test: dev system-deps
 	$(PY) protos/generate.py --check
 	$(PY) -m pytest
 

@@ -10,15 +10,11 @@ import os
 import stat
 from pathlib import Path
 
-from governance.errors import GovernanceError
+from governance.errors import KeyFileError
 
 __all__ = ["KeyFileError", "load_or_create_key"]
 
 KEY_BYTES = 32
-
-
-class KeyFileError(GovernanceError):
-    """A key file is unreadable, malformed or too widely readable."""
 
 
 def load_or_create_key(path: Path) -> bytes:

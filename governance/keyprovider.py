@@ -1,0 +1,195 @@
+"""The local key provider: KEK versions in one key file under the data dir (mode 0600).
+
+Implements vault.KeyProvider. A KMS or HashiCorp Vault back-end implements the same
+calls (primary_version, wrap, unwrap, readable_versions) over its encrypt/decrypt API,
+keeping the KEK outside this process; nothing else in the package touches KEKs.
+
+Rotation is two-phase: add_version() creates a new version that can already unwrap but
+is not used to wrap; promote() makes it primary once every replica has re-read the file;
+old versions stay readable until retire() destroys their key material (re-wrap the DEKs
+first: what only a retired version can unwrap is unreadable for good).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+import struct
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from governance.errors import KeyFileError
+from governance.vault import KEY_BYTES, NONCE_BYTES, SealError
+
+__all__ = ["KekVersion", "LocalKeyProvider"]
+
+_FILE_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class KekVersion:
+    version: int
+    state: str  # "active" (can unwrap) or "retired" (key material destroyed)
+    created_at: str
+
+    def __repr__(self) -> str:
+        return f"<KekVersion v{self.version} {self.state}>"
+
+
+def _aad(version: int, aad: bytes) -> bytes:
+    return b"kek/1" + struct.pack(">I", version) + aad
+
+
+class LocalKeyProvider:
+    """KEK versions kept in `path` (JSON, 0600), created with version 1 on first use."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        if not path.exists():
+            self._primary = 1
+            self._keys: dict[int, bytes | None] = {1: AESGCM.generate_key(bit_length=256)}
+            self._created: dict[int, str] = {1: _now()}
+            self._save(create=True)
+        else:
+            self._load()
+
+    def __repr__(self) -> str:
+        return f"<LocalKeyProvider {self._path} primary v{self._primary}>"
+
+    # -- KeyProvider ------------------------------------------------------------------
+
+    def primary_version(self) -> int:
+        return self._primary
+
+    def readable_versions(self) -> frozenset[int]:
+        return frozenset(v for v, key in self._keys.items() if key is not None)
+
+    def wrap(self, plaintext: bytes, *, aad: bytes) -> tuple[int, bytes]:
+        version = self._primary
+        nonce = os.urandom(NONCE_BYTES)
+        key = self._keys[version]
+        if key is None:  # cannot happen: retire() refuses the primary
+            raise KeyFileError(f"{self._path}: primary KEK version {version} is retired")
+        return version, nonce + AESGCM(key).encrypt(nonce, plaintext, _aad(version, aad))
+
+    def unwrap(self, version: int, blob: bytes, *, aad: bytes) -> bytes:
+        key = self._keys.get(version)
+        if key is None or len(blob) < NONCE_BYTES + 16:
+            raise SealError(f"KEK version {version} cannot unwrap this key")
+        try:
+            return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(version, aad))
+        except InvalidTag:
+            raise SealError(f"KEK version {version} cannot unwrap this key") from None
+
+    # -- rotation ---------------------------------------------------------------------
+
+    def versions(self) -> tuple[KekVersion, ...]:
+        return tuple(
+            KekVersion(v, "active" if key is not None else "retired", self._created[v])
+            for v, key in sorted(self._keys.items())
+        )
+
+    def add_version(self) -> int:
+        """Phase 1: a new KEK version that can unwrap but does not wrap yet."""
+        version = max(self._keys) + 1
+        self._keys[version] = AESGCM.generate_key(bit_length=256)
+        self._created[version] = _now()
+        self._save()
+        return version
+
+    def promote(self, version: int) -> None:
+        """Phase 2: wrap new DEKs with `version` from now on."""
+        if self._keys.get(version) is None:
+            raise KeyFileError(f"KEK version {version} does not exist or is retired")
+        self._primary = version
+        self._save()
+
+    def retire(self, version: int) -> None:
+        """Destroy a non-primary version's key material."""
+        if version == self._primary:
+            raise KeyFileError(f"KEK version {version} is primary; promote another first")
+        if version not in self._keys:
+            raise KeyFileError(f"KEK version {version} does not exist")
+        self._keys[version] = None
+        self._save()
+
+    def reload(self) -> None:
+        """Re-read the key file (another process may have rotated)."""
+        self._load()
+
+    # -- file -------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        try:
+            mode = stat.S_IMODE(self._path.stat().st_mode)
+            if mode & 0o077:
+                raise KeyFileError(
+                    f"{self._path}: mode {mode:04o} lets others read keys; chmod 600"
+                )
+            data = json.loads(self._path.read_text(encoding="utf-8"))
+            if data.get("format") != _FILE_FORMAT:
+                raise KeyFileError(f"{self._path}: unsupported key file format")
+            keys: dict[int, bytes | None] = {}
+            created: dict[int, str] = {}
+            for entry in data["versions"]:
+                version = int(entry["version"])
+                material = entry.get("key")
+                keys[version] = base64.b64decode(material, validate=True) if material else None
+                if keys[version] is not None and len(keys[version] or b"") != KEY_BYTES:
+                    raise KeyFileError(f"{self._path}: KEK version {version} has a bad length")
+                created[version] = str(entry["created_at"])
+            primary = int(data["primary"])
+            if keys.get(primary) is None:
+                raise KeyFileError(f"{self._path}: primary KEK version {primary} is missing")
+        except KeyFileError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise KeyFileError(
+                f"{self._path}: cannot read key file ({type(err).__name__})"
+            ) from None
+        self._keys, self._created, self._primary = keys, created, primary
+
+    def _save(self, *, create: bool = False) -> None:
+        data = {
+            "format": _FILE_FORMAT,
+            "primary": self._primary,
+            "versions": [
+                {
+                    "version": v,
+                    "key": base64.b64encode(key).decode() if key is not None else None,
+                    "created_at": self._created[v],
+                }
+                for v, key in sorted(self._keys.items())
+            ],
+        }
+        directory = self._path.parent
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if create and self._path.exists():
+                raise KeyFileError(f"{self._path}: already exists")
+            temporary = directory / f".{self._path.name}.{os.getpid()}.tmp"
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(data, out, indent=1)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, self._path)  # atomic: readers see old or new, never half
+            dir_fd = os.open(directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as err:
+            raise KeyFileError(
+                f"{self._path}: cannot write key file ({type(err).__name__})"
+            ) from None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")

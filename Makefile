@@ -27,10 +27,17 @@ dev: $(VENV)/.installed-dev
 run: install
 	$(PY) -m sidecar serve --policies policies.yaml --listen $(LISTEN) --data-dir $(DATA)
 
-# The network-namespace test needs `ip` (iproute2); as root on Debian we install it.
+# Tests start a throwaway PostgreSQL server from Debian's binaries, and the
+# network-namespace test needs `ip`; as root on Debian, install whichever is missing.
+PG_BINDIR := $(firstword $(shell pg_config --bindir 2>/dev/null) $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin))))
 system-deps:
-	@if ! command -v ip >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2; \
+	@missing=""; \
+	[ -x "$(PG_BINDIR)/initdb" ] || missing="$$missing postgresql"; \
+	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
+	command -v runuser >/dev/null 2>&1 || missing="$$missing util-linux"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 ## test: install test dependencies and run the whole suite

@@ -152,6 +152,13 @@ class Vault:
         self._provider = provider
         self._message_cap = message_cap
 
+    @property
+    def message_cap(self) -> int:
+        return self._message_cap
+
+    def primary_kek_version(self) -> int:
+        return self._provider.primary_version()
+
     def new_data_key(self, scope: DataKeyScope) -> tuple[DataKey, WrappedKey]:
         """A fresh random DEK for `scope`, and its wrapped form for storage."""
         key_id = os.urandom(KEY_ID_BYTES)

@@ -1,0 +1,89 @@
+"""Group commit for retained records: many RPCs, one transaction, each answered after it.
+
+Concurrent calls to `write()` queue their record; one writer task takes whatever is
+queued (up to `max_batch`), seals and commits it in a single transaction on a worker
+thread, then answers every caller with its record id, or with the same error if the
+commit failed. A caller is answered only after its record is committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
+
+from governance.errors import GovernanceError
+from governance.store import NewRecord, StoreUnavailable
+
+__all__ = ["RecordSink", "Recorder"]
+
+_log = logging.getLogger(__name__)
+
+
+class RecordSink(Protocol):
+    def put(self, records: list[NewRecord]) -> list[str]: ...
+
+
+class Recorder:
+    """Batches record writes to a RecordSink (the LogStore) on one writer thread."""
+
+    def __init__(self, sink: RecordSink, *, max_batch: int = 256) -> None:
+        self._sink = sink
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[NewRecord, asyncio.Future[str]]] = asyncio.Queue()
+        # One writer: batches commit in order, and SQLite has one writer anyway.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recorder")
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Commit what is queued, then stop."""
+        if self._task is not None:
+            await self._queue.join()
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._executor.shutdown(wait=True)
+
+    async def write(self, record: NewRecord) -> str:
+        """Queue a record; returns its id once committed. Raises StoreUnavailable."""
+        if self._task is None:
+            raise StoreUnavailable("the recorder is not running")
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        await self._queue.put((record, future))
+        return await future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            records = [record for record, _ in batch]
+            try:
+                ids = await loop.run_in_executor(self._executor, self._sink.put, records)
+            except GovernanceError as err:
+                failure: Exception = err
+            except Exception as err:  # noqa: BLE001 - answer callers; never quote the error
+                _log.error("record batch failed: %s", type(err).__name__)
+                failure = StoreUnavailable(f"record write failed ({type(err).__name__})")
+            else:
+                self.batches += 1
+                for (_, future), record_id in zip(batch, ids, strict=True):
+                    if not future.done():
+                        future.set_result(record_id)
+                for _ in batch:
+                    self._queue.task_done()
+                continue
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            for _ in batch:
+                self._queue.task_done()

@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
@@ -18,6 +19,7 @@ import regex
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from governance.durations import Duration
 from governance.errors import PolicyError
 
 __all__ = [
@@ -30,6 +32,8 @@ __all__ = [
     "Policy",
     "Recognizer",
     "RecognizerPattern",
+    "Retention",
+    "RetentionClass",
     "StreamSettings",
     "load_policies",
     "load_policies_file",
@@ -176,6 +180,8 @@ class InferenceLimits(_Model):
     # What to do with PII that appears in a model output but was not in its input:
     # apply the entity's action (privacy first) or keep it for the user (never logged).
     new_output_entities: Literal["apply_action", "keep"] = "apply_action"
+    # Retention class of the log record each inference leaves (retention.classes).
+    retention_class: str = "inference_logs"
 
     @model_validator(mode="after")
     def _ttl_within_max(self) -> Self:
@@ -234,6 +240,24 @@ class Policy(_Model):
 _REPLACE = ActionSpec(action="replace")
 
 
+class RetentionClass(_Model):
+    """How long records of one class are kept."""
+
+    keep: Duration
+
+
+class Retention(_Model):
+    """Retention classes; a record's expiry is fixed from its class when it is written."""
+
+    classes: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")], RetentionClass] = Field(
+        default_factory=lambda: {
+            "inference_logs": RetentionClass(keep=timedelta(days=30)),
+            "app_logs": RetentionClass(keep=timedelta(days=7)),
+        },
+        min_length=1,
+    )
+
+
 class Limits(_Model):
     """Process-wide bounds on live inference contexts."""
 
@@ -245,6 +269,7 @@ class _File(_Model):
     version: str = Field(min_length=1, max_length=100)
     default: str = Field(min_length=1)
     limits: Limits = Limits()
+    retention: Retention = Retention()
     policies: dict[str, dict[str, Any]] = Field(min_length=1)
 
     @field_validator("version", mode="before")
@@ -264,6 +289,7 @@ class Policies:
     default_name: str
     limits: Limits
     policies: Mapping[str, Policy]
+    retention: Retention
     digest: str
     source: str = "policies"
     lines: Mapping[KeyPath, int] = field(default_factory=dict, repr=False)
@@ -380,7 +406,7 @@ def load_policies(text: str, *, source: str = "policies") -> Policies:
         raise PolicyError("the top level must be a mapping", line=1, source=source)
     lines: dict[KeyPath, int] = _key_lines(root, source) if root is not None else {(): 1}
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    partial = Policies("", "", Limits(), {}, digest, source, lines)
+    partial = Policies("", "", Limits(), {}, Retention(), digest, source, lines)
 
     def fail(at: KeyPath, message: str) -> PolicyError:
         key = ".".join(map(str, at)) or "(top level)"
@@ -407,11 +433,19 @@ def load_policies(text: str, *, source: str = "policies") -> Policies:
             raise fail(*_first_error(exc, ("policies", name))) from None
     if top.default not in policies:
         raise fail(("default",), f"no policy named {top.default!r}")
+    for name, policy in policies.items():
+        wanted = policy.inference.retention_class
+        if wanted not in top.retention.classes:
+            raise fail(
+                ("policies", name, "inference", "retention_class"),
+                f"no retention class {wanted!r} in retention.classes",
+            )
     return Policies(
         version=top.version,
         default_name=top.default,
         limits=top.limits,
         policies=policies,
+        retention=top.retention,
         digest=digest,
         source=source,
         lines=lines,

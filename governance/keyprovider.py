@@ -13,10 +13,14 @@ first: what only a retired version can unwrap is unreadable for good).
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import json
 import os
+import secrets
 import stat
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,29 +99,49 @@ class LocalKeyProvider:
             for v, key in sorted(self._keys.items())
         )
 
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[None]:
+        """Re-read the file under an exclusive lock, change it, write it back.
+
+        Another process (a replica, the CLI) may have rotated since we loaded: changing
+        our stale copy would overwrite its new versions and lose keys for good.
+        """
+        lock_path = self._path.with_name(self._path.name + ".lock")
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as err:
+            raise KeyFileError(f"{lock_path}: cannot lock ({type(err).__name__})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self._load()
+            yield
+            self._save()
+        finally:
+            os.close(fd)  # closing releases the lock
+
     def add_version(self) -> int:
         """Phase 1: a new KEK version that can unwrap but does not wrap yet."""
-        version = max(self._keys) + 1
-        self._keys[version] = AESGCM.generate_key(bit_length=256)
-        self._created[version] = _now()
-        self._save()
+        with self._changing():
+            version = max(self._keys) + 1
+            self._keys[version] = AESGCM.generate_key(bit_length=256)
+            self._created[version] = _now()
         return version
 
     def promote(self, version: int) -> None:
         """Phase 2: wrap new DEKs with `version` from now on."""
-        if self._keys.get(version) is None:
-            raise KeyFileError(f"KEK version {version} does not exist or is retired")
-        self._primary = version
-        self._save()
+        with self._changing():
+            if self._keys.get(version) is None:
+                raise KeyFileError(f"KEK version {version} does not exist or is retired")
+            self._primary = version
 
     def retire(self, version: int) -> None:
         """Destroy a non-primary version's key material."""
-        if version == self._primary:
-            raise KeyFileError(f"KEK version {version} is primary; promote another first")
-        if version not in self._keys:
-            raise KeyFileError(f"KEK version {version} does not exist")
-        self._keys[version] = None
-        self._save()
+        with self._changing():
+            if version == self._primary:
+                raise KeyFileError(f"KEK version {version} is primary; promote another first")
+            if version not in self._keys:
+                raise KeyFileError(f"KEK version {version} does not exist")
+            self._keys[version] = None
 
     def reload(self) -> None:
         """Re-read the key file (another process may have rotated)."""
@@ -126,34 +150,43 @@ class LocalKeyProvider:
     # -- file -------------------------------------------------------------------------
 
     def _load(self) -> None:
+        failure = ""
+        loaded: tuple[dict[int, bytes | None], dict[int, str], int] | None = None
         try:
-            mode = stat.S_IMODE(self._path.stat().st_mode)
-            if mode & 0o077:
-                raise KeyFileError(
-                    f"{self._path}: mode {mode:04o} lets others read keys; chmod 600"
-                )
-            data = json.loads(self._path.read_text(encoding="utf-8"))
-            if data.get("format") != _FILE_FORMAT:
-                raise KeyFileError(f"{self._path}: unsupported key file format")
-            keys: dict[int, bytes | None] = {}
-            created: dict[int, str] = {}
-            for entry in data["versions"]:
-                version = int(entry["version"])
-                material = entry.get("key")
-                keys[version] = base64.b64decode(material, validate=True) if material else None
-                if keys[version] is not None and len(keys[version] or b"") != KEY_BYTES:
-                    raise KeyFileError(f"{self._path}: KEK version {version} has a bad length")
-                created[version] = str(entry["created_at"])
-            primary = int(data["primary"])
-            if keys.get(primary) is None:
-                raise KeyFileError(f"{self._path}: primary KEK version {primary} is missing")
+            loaded = self._parse()
         except KeyFileError:
             raise
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise KeyFileError(
-                f"{self._path}: cannot read key file ({type(err).__name__})"
-            ) from None
-        self._keys, self._created, self._primary = keys, created, primary
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
+            # Raised outside this block: a JSON error's context holds the file's text.
+            failure = type(err).__name__
+        if failure or loaded is None:
+            raise KeyFileError(f"{self._path}: cannot read key file ({failure})")
+        self._keys, self._created, self._primary = loaded
+
+    def _parse(self) -> tuple[dict[int, bytes | None], dict[int, str], int]:
+        mode = stat.S_IMODE(self._path.stat().st_mode)
+        if mode & 0o077:
+            raise KeyFileError(f"{self._path}: mode {mode:04o} lets others read keys; chmod 600")
+        data = json.loads(self._path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or data.get("format") != _FILE_FORMAT:
+            raise KeyFileError(f"{self._path}: unsupported key file format")
+        keys: dict[int, bytes | None] = {}
+        created: dict[int, str] = {}
+        for entry in data["versions"]:
+            version = int(entry["version"])
+            material = entry["key"]
+            if material is None:  # retired: the key material was destroyed
+                keys[version] = None
+            else:
+                key = base64.b64decode(material, validate=True)
+                if len(key) != KEY_BYTES:
+                    raise KeyFileError(f"{self._path}: KEK version {version} has a bad length")
+                keys[version] = key
+            created[version] = str(entry["created_at"])
+        primary = int(data["primary"])
+        if keys.get(primary) is None:
+            raise KeyFileError(f"{self._path}: primary KEK version {primary} is missing")
+        return keys, created, primary
 
     def _save(self, *, create: bool = False) -> None:
         data = {
@@ -173,13 +206,18 @@ class LocalKeyProvider:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             if create and self._path.exists():
                 raise KeyFileError(f"{self._path}: already exists")
-            temporary = directory / f".{self._path.name}.{os.getpid()}.tmp"
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(data, out, indent=1)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self._path)  # atomic: readers see old or new, never half
+            temporary = directory / f".{self._path.name}.{secrets.token_hex(8)}.tmp"
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+            fd = os.open(temporary, flags, 0o600)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    json.dump(data, out, indent=1)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(temporary, self._path)  # atomic: readers see old or new, never half
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
             dir_fd = os.open(directory, os.O_RDONLY)
             try:
                 os.fsync(dir_fd)

@@ -200,7 +200,9 @@ class Vault:
         return _seal_with(key, plaintext, aad=aad, nonce=os.urandom(NONCE_BYTES))
 
     def unseal(self, key: DataKey, sealed: bytes, *, aad: bytes) -> bytes:
-        """Decrypt and authenticate. Raises SealError, the same for every kind of failure."""
+        """Decrypt and authenticate. Raises SealError: "cannot unseal record" for every
+        failure that involves the key (wrong key, tampered, moved); only a header that is
+        not ours at all is named as such, which needs no key to tell."""
         if key_id_of(sealed) != key.key_id:
             raise SealError("cannot unseal record")
         header, body = sealed[:_SEAL_HEADER], sealed[_SEAL_HEADER:]

@@ -1,0 +1,223 @@
+"""Vectors: the sealed-record and wrapped-key formats are pinned by committed JSON files.
+
+seal.json and wrap.json come from generate.py (fixed keys, key ids and nonces). The tests
+reproduce them with the product code, open them with it, and also open them with
+`cryptography`'s AESGCM directly from the documented layout, so neither the format nor
+the associated data can change without a vector changing too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from governance.keyprovider import LocalKeyProvider
+from governance.vault import (
+    DataKey,
+    DataKeyScope,
+    SealError,
+    Vault,
+    WrappedKey,
+    _seal_with,
+    key_id_of,
+    record_aad,
+)
+from tests.vault import generate
+
+SEAL = json.loads((generate.VECTORS / "seal.json").read_text(encoding="utf-8"))
+WRAP = json.loads((generate.VECTORS / "wrap.json").read_text(encoding="utf-8"))
+SEAL_CASES = {case["name"]: case for case in SEAL["cases"]}
+WRAP_CASES = {case["name"]: case for case in WRAP["cases"]}
+
+
+def _scope(case: dict[str, Any]) -> DataKeyScope:
+    return DataKeyScope(**case["scope"])
+
+
+def _data_key(case: dict[str, Any]) -> DataKey:
+    return DataKey(bytes.fromhex(case["key_id"]), _scope(case), bytes.fromhex(case["dek"]))
+
+
+def _wrapped(case: dict[str, Any]) -> WrappedKey:
+    return WrappedKey(
+        bytes.fromhex(case["key_id"]),
+        _scope(case),
+        case["kek_version"],
+        bytes.fromhex(case["blob"]),
+    )
+
+
+def _length_prefixed(*parts: bytes) -> bytes:
+    return b"".join(struct.pack(">I", len(part)) + part for part in parts)
+
+
+def _write_key_file(path: Path, keks: dict[int, bytes | None], primary: int) -> None:
+    """A format-1 key file written by hand (not by the provider), mode 0600."""
+    versions = [
+        {
+            "version": version,
+            "key": base64.b64encode(kek).decode() if kek is not None else None,
+            "created_at": "2026-11-25T00:00:00+00:00",
+        }
+        for version, kek in sorted(keks.items())
+    ]
+    path.write_text(json.dumps({"format": 1, "primary": primary, "versions": versions}))
+    path.chmod(0o600)
+
+
+@pytest.fixture
+def vector_provider(tmp_path: Path) -> LocalKeyProvider:
+    """A provider on a key file holding wrap.json's fixed KEKs (v2 retired in between)."""
+    keks: dict[int, bytes | None] = {int(v): bytes.fromhex(k) for v, k in WRAP["keks"].items()}
+    keks[2] = None
+    path = tmp_path / "kek.json"
+    _write_key_file(path, keks, primary=max(keks))
+    return LocalKeyProvider(path)
+
+
+def test_vectors_are_current() -> None:
+    """Rerunning generate.py reproduces the committed vector files byte for byte."""
+    rendered = generate.render()
+    committed = sorted(path.name for path in generate.VECTORS.glob("*.json"))
+    assert committed == sorted(rendered)
+    for name, text in rendered.items():
+        assert (generate.VECTORS / name).read_text(encoding="utf-8") == text, name
+
+
+def test_vectors_cover_the_formats() -> None:
+    """The vector files hold the cases the format tests rely on (empty, unicode, 2 keys)."""
+    assert SEAL["format"] == WRAP["format"] == 1
+    assert {"empty", "utf8-plaintext-and-aad", "second-key"} <= set(SEAL_CASES)
+    assert len({case["key_id"] for case in SEAL["cases"]}) == 2
+    assert len({case["kek_version"] for case in WRAP["cases"]}) == 2
+
+
+@pytest.mark.parametrize("name", list(SEAL_CASES))
+def test_seal_vectors(name: str, vault: Vault) -> None:
+    """_seal_with reproduces each sealed vector exactly and Vault.unseal opens it."""
+    case = SEAL_CASES[name]
+    key = _data_key(case)
+    aad = record_aad(**case["record"])
+    assert aad.hex() == case["aad"]
+
+    sealed = _seal_with(
+        key, bytes.fromhex(case["plaintext"]), aad=aad, nonce=bytes.fromhex(case["nonce"])
+    )
+
+    assert sealed.hex() == case["sealed"]
+    assert key_id_of(sealed) == key.key_id
+    assert vault.unseal(key, sealed, aad=aad) == bytes.fromhex(case["plaintext"])
+
+
+@pytest.mark.parametrize("name", list(SEAL_CASES))
+def test_seal_vectors_open_with_plain_aesgcm(name: str) -> None:
+    """Each vector is b"PS" | 0x01 | key id | nonce | ct | tag, AAD = header + record AAD."""
+    case = SEAL_CASES[name]
+    sealed = bytes.fromhex(case["sealed"])
+    plaintext = bytes.fromhex(case["plaintext"])
+    header, body = sealed[:31], sealed[31:]
+
+    assert header[:2] == b"PS"
+    assert header[2] == 0x01
+    assert header[3:19].hex() == case["key_id"]
+    assert header[-12:].hex() == case["nonce"]
+    assert len(body) == len(plaintext) + 16
+    aad = header + record_aad(**case["record"])
+    assert AESGCM(bytes.fromhex(case["dek"])).decrypt(header[-12:], body, aad) == plaintext
+
+
+@pytest.mark.parametrize("name", list(SEAL_CASES))
+def test_record_aad_vectors_are_length_prefixed(name: str) -> None:
+    """record_aad is u32-BE-length-prefixed b"record/1", id, tenant, class, created_at."""
+    record = SEAL_CASES[name]["record"]
+    fields = ("record_id", "tenant", "retention_class", "created_at")
+    expected = _length_prefixed(b"record/1", *(record[f].encode("utf-8") for f in fields))
+    assert record_aad(**record) == expected
+    assert expected.hex() == SEAL_CASES[name]["aad"]
+
+
+@pytest.mark.parametrize("name", list(WRAP_CASES))
+def test_wrap_vectors_open_with_local_provider(
+    name: str, vector_provider: LocalKeyProvider
+) -> None:
+    """A key file holding the fixed KEKs opens each wrapped vector to its exact DEK."""
+    case = WRAP_CASES[name]
+    wrapped = _wrapped(case)
+    assert _scope(case).aad(wrapped.key_id).hex() == case["scope_aad"]
+    vault = Vault(vector_provider)
+
+    key = vault.open_data_key(wrapped)
+
+    assert key._secret.hex() == case["dek"]
+    assert key.key_id == wrapped.key_id
+    assert key.scope == _scope(case)
+    sealed = vault.seal(key, b"payload", aad=b"row")
+    assert vault.unseal(_data_key(case), sealed, aad=b"row") == b"payload"
+
+
+@pytest.mark.parametrize("name", list(WRAP_CASES))
+def test_wrap_vectors_scope_aad_layout(name: str) -> None:
+    """Scope AAD: length-prefixed b"dek/1", key id, tenant, class, bucket; u32 generation."""
+    case = WRAP_CASES[name]
+    scope = case["scope"]
+    expected = _length_prefixed(
+        b"dek/1",
+        bytes.fromhex(case["key_id"]),
+        scope["tenant"].encode(),
+        scope["retention_class"].encode(),
+        scope["bucket"].encode(),
+    ) + struct.pack(">I", scope["generation"])
+    assert expected.hex() == case["scope_aad"]
+
+
+def test_wrap_vectors_refused_after_kek_retired(tmp_path: Path) -> None:
+    """The same wrapped vector stops opening once its KEK version is retired in the file."""
+    path = tmp_path / "kek.json"
+    keks = {int(v): bytes.fromhex(k) for v, k in WRAP["keks"].items()}
+    _write_key_file(path, {1: None, 3: keks[3]}, primary=3)
+    vault = Vault(LocalKeyProvider(path))
+
+    with pytest.raises(SealError):
+        vault.open_data_key(_wrapped(WRAP_CASES["kek-v1"]))
+    assert vault.open_data_key(_wrapped(WRAP_CASES["kek-v3-generation-3"])).messages == 0
+
+
+def test_wrap_written_by_provider_matches_documented_layout(
+    vector_provider: LocalKeyProvider, scope: DataKeyScope
+) -> None:
+    """A fresh wrap is b"PW" | 0x01 | u32 version | nonce | AESGCM(kek) over the scope AAD."""
+    vault = Vault(vector_provider)
+    key, wrapped = vault.new_data_key(scope)
+    blob = wrapped.blob
+    version = vector_provider.primary_version()
+
+    assert blob[:2] == b"PW"
+    assert blob[2] == 0x01
+    assert struct.unpack(">I", blob[3:7]) == (version,) == (wrapped.kek_version,)
+    kek = bytes.fromhex(WRAP["keks"][str(version)])
+    aad = b"kek/1" + struct.pack(">I", version) + scope.aad(wrapped.key_id)
+    dek = AESGCM(kek).decrypt(blob[7:19], blob[19:], aad)
+    assert len(dek) == 32
+    sealed = vault.seal(key, b"payload", aad=b"row")
+    assert vault.unseal(DataKey(wrapped.key_id, scope, dek), sealed, aad=b"row") == b"payload"
+
+
+def test_seal_written_by_vault_matches_documented_layout(vault: Vault, scope: DataKeyScope) -> None:
+    """A random-nonce seal opens with plain AESGCM from the documented header layout."""
+    key, _ = vault.new_data_key(scope)
+    aad = record_aad(
+        record_id="r1", tenant="tenant-a", retention_class="audit", created_at="2026-11-25"
+    )
+    sealed = vault.seal(key, b"some record", aad=aad)
+    header = sealed[:31]
+
+    assert header[:3] == b"PS\x01"
+    assert header[3:19] == key.key_id
+    plain = AESGCM(key._secret).decrypt(header[-12:], sealed[31:], header + aad)
+    assert plain == b"some record"

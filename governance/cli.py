@@ -1,56 +1,264 @@
 """`governance`: tools for security teams and compliance officers.
 
-    governance policy check [FILE]    parse policies.yaml; print each policy's version
+    governance policy check [FILE]          parse policies.yaml; print each policy's version
+    governance keys list                    KEK versions and data keys (no key material)
+    governance keys rotate [--stage S]      two-phase KEK rotation: add, then promote and
+                                            re-wrap every data key (both by default)
+    governance keys retire VERSION          destroy an old KEK version's key material
+    governance logs read [--since T] [--until T] [--tenant X] [--model M]
+                         [--format jsonl|csv]   decrypt retained log records
 
-Exit codes: 0 ok, 1 a governance error (its message names the key, line or file),
-2 usage. Tracebacks only with --debug. Later issues add the ledger, export and
-retention commands here.
+Every subcommand takes --data-dir DIR (default ./var, as `sidecar serve`),
+--database-url URL, --policies FILE and --out FILE, anywhere after the subcommand.
+Exit codes: 0 ok, 1 a failed check or operation (message names the key, line, file or
+record id), 2 usage. Tracebacks only with --debug.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import csv
+import json
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO, Any
 
 from governance.errors import GovernanceError
+from governance.keyprovider import LocalKeyProvider
 from governance.policy import load_policies_file
+from governance.store import LogStore, OpenedRecord, database_url_for
+from governance.vault import Vault
 
 __all__ = ["main"]
 
 
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data-dir", type=Path, default=Path("var"), help="data directory")
+    common.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite in data dir)")
+    common.add_argument("--policies", type=Path, default=Path("policies.yaml"))
+    common.add_argument("--out", type=Path, help="write here instead of stdout")
+    common.add_argument("--debug", action="store_true", help="show tracebacks")
+    return common
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            "must be an ISO 8601 time, e.g. 2026-11-25T12:00Z"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _parser() -> argparse.ArgumentParser:
+    common = _common()
     parser = argparse.ArgumentParser(prog="governance", description=__doc__.splitlines()[0])
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True)
-    policy = sub.add_parser("policy", help="policies.yaml tools")
-    policy_sub = policy.add_subparsers(dest="action", required=True)
-    check = policy_sub.add_parser("check", help="validate a policies file")
-    check.add_argument("file", nargs="?", type=Path, default=Path("policies.yaml"))
+
+    policy = sub.add_parser("policy", help="policies.yaml tools").add_subparsers(
+        dest="action", required=True
+    )
+    check = policy.add_parser("check", parents=[common], help="validate a policies file")
+    check.add_argument("file", nargs="?", type=Path, help="default: --policies")
+
+    keys = sub.add_parser("keys", help="key-encryption and data keys").add_subparsers(
+        dest="action", required=True
+    )
+    keys.add_parser("list", parents=[common], help="KEK versions and data keys")
+    rotate = keys.add_parser("rotate", parents=[common], help="rotate the KEK")
+    rotate.add_argument(
+        "--stage",
+        choices=("add", "promote", "all"),
+        default="all",
+        help="add: new version (replicas can unwrap with it); promote: make the newest "
+        "primary and re-wrap every data key; all: both (default)",
+    )
+    retire = keys.add_parser("retire", parents=[common], help="destroy an old KEK version")
+    retire.add_argument("version", type=int)
+
+    logs = sub.add_parser("logs", help="retained log records").add_subparsers(
+        dest="action", required=True
+    )
+    read = logs.add_parser("read", parents=[common], help="decrypt log records")
+    read.add_argument("--since", type=_timestamp, help="created at or after (ISO 8601)")
+    read.add_argument("--until", type=_timestamp, help="created before (ISO 8601)")
+    read.add_argument("--tenant")
+    read.add_argument("--model")
+    read.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     return parser
 
 
-def _policy_check(file: Path) -> int:
+@contextlib.contextmanager
+def _output(path: Path | None) -> Iterator[IO[str]]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        with path.open("w", encoding="utf-8", newline="") as out:
+            yield out
+    except OSError as err:
+        raise GovernanceError(f"{path}: cannot write ({type(err).__name__})") from None
+
+
+def _provider(args: argparse.Namespace) -> LocalKeyProvider:
+    # Reading tools never create keys: a missing key file is an error, not a fresh start.
+    return LocalKeyProvider(args.data_dir / "keys" / "kek.json", create=False)
+
+
+def _store(args: argparse.Namespace, provider: LocalKeyProvider) -> LogStore:
+    url = args.database_url or database_url_for(args.data_dir)
+    store = LogStore(url, Vault(provider))
+    store.migrate()
+    return store
+
+
+def _policy_check(args: argparse.Namespace, out: IO[str]) -> int:
+    file = args.file or args.policies
     policies = load_policies_file(file)
-    print(f"{file}: ok, version {policies.version}, sha256 {policies.digest}")
+    print(f"{file}: ok, version {policies.version}, sha256 {policies.digest}", file=out)
     for name, policy in sorted(policies.policies.items()):
         marker = " (default)" if name == policies.default_name else ""
         entities = ", ".join(policy.detection.entities)
-        print(f"  {name}{marker}: {policy.policy_version}; entities: {entities}")
+        print(f"  {name}{marker}: {policy.policy_version}; entities: {entities}", file=out)
     return 0
+
+
+def _keys_list(args: argparse.Namespace, out: IO[str]) -> int:
+    provider = _provider(args)
+    primary = provider.primary_version()
+    for version in provider.versions():
+        mark = " (primary)" if version.version == primary else ""
+        print(
+            f"kek v{version.version}{mark}: {version.state}, created {version.created_at}", file=out
+        )
+    store = _store(args, provider)
+    try:
+        for key in store.data_keys():
+            state = "destroyed" if key["destroyed"] else f"kek v{key['kek_version']}"
+            print(
+                f"dek {key['key_id']}: {key['tenant']}/{key['retention_class']}/{key['bucket']}"
+                f" gen {key['generation']}, {key['messages']} records, {state}",
+                file=out,
+            )
+    finally:
+        store.close()
+    return 0
+
+
+def _keys_rotate(args: argparse.Namespace, out: IO[str]) -> int:
+    provider = _provider(args)
+    if args.stage in ("add", "all"):
+        version = provider.add_version()
+        print(f"kek v{version} added; primary is still v{provider.primary_version()}", file=out)
+    if args.stage in ("promote", "all"):
+        newest = max(v.version for v in provider.versions() if v.state == "active")
+        provider.promote(newest)
+        store = _store(args, provider)
+        try:
+            changed = store.rewrap_all()
+        finally:
+            store.close()
+        print(f"kek v{newest} is primary; {changed} data keys re-wrapped", file=out)
+    return 0
+
+
+def _keys_retire(args: argparse.Namespace, out: IO[str]) -> int:
+    provider = _provider(args)
+    store = _store(args, provider)
+    try:
+        still = [
+            k["key_id"]
+            for k in store.data_keys()
+            if not k["destroyed"] and k["kek_version"] == args.version
+        ]
+    finally:
+        store.close()
+    if still:
+        raise GovernanceError(
+            f"kek v{args.version} still wraps {len(still)} data keys (first {still[0]}); "
+            "run `governance keys rotate --stage promote` first"
+        )
+    provider.retire(args.version)
+    print(f"kek v{args.version} retired (key material destroyed)", file=out)
+    return 0
+
+
+_FIELDS = ("record_id", "tenant", "retention_class", "kind", "model", "created_at", "expires_at")
+
+
+def _record_row(record: OpenedRecord) -> dict[str, Any]:
+    try:
+        body: Any = json.loads(record.plaintext)
+    except ValueError:
+        body = record.plaintext.decode("utf-8", "replace")
+    return {
+        "record_id": record.record_id,
+        "tenant": record.tenant,
+        "retention_class": record.retention_class,
+        "kind": record.kind,
+        "model": record.model,
+        "created_at": record.created_at.isoformat(),
+        "expires_at": record.expires_at.isoformat(),
+        "record": body,
+    }
+
+
+def _logs_read(args: argparse.Namespace, out: IO[str]) -> int:
+    provider = _provider(args)
+    store = _store(args, provider)
+    failed = 0
+    try:
+        writer = csv.writer(out) if args.format == "csv" else None
+        if writer is not None:
+            writer.writerow([*_FIELDS, "record"])
+        for record in store.read(
+            since=args.since, until=args.until, tenant=args.tenant, model=args.model
+        ):
+            if not isinstance(record, OpenedRecord):
+                failed += 1
+                print(f"record {record.record_id}: {record.reason}", file=sys.stderr)
+                continue
+            row = _record_row(record)
+            if writer is not None:
+                writer.writerow(
+                    [*(row[f] for f in _FIELDS), json.dumps(row["record"], sort_keys=True)]
+                )
+            else:
+                print(json.dumps(row, sort_keys=True, ensure_ascii=False), file=out)
+    finally:
+        store.close()
+    if failed:
+        print(f"governance: {failed} records could not be read", file=sys.stderr)
+        return 1
+    return 0
+
+
+_COMMANDS = {
+    ("policy", "check"): _policy_check,
+    ("keys", "list"): _keys_list,
+    ("keys", "rotate"): _keys_rotate,
+    ("keys", "retire"): _keys_retire,
+    ("logs", "read"): _logs_read,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    command = _COMMANDS[(args.command, args.action)]
     try:
-        if args.command == "policy" and args.action == "check":
-            return _policy_check(args.file)
+        with _output(args.out) as out:
+            return command(args, out)
     except GovernanceError as err:
         if args.debug:
             raise
         print(f"governance: {err}", file=sys.stderr)
         return 1
-    return 2  # pragma: no cover - argparse rejects anything else
 
 
 if __name__ == "__main__":

@@ -53,8 +53,10 @@ def _aad(version: int, aad: bytes) -> bytes:
 class LocalKeyProvider:
     """KEK versions kept in `path` (JSON, 0600), created with version 1 on first use."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
         self._path = path
+        if not path.exists() and not create:
+            raise KeyFileError(f"{path}: no key file (the sidecar creates it on first start)")
         if not path.exists():
             self._primary = 1
             self._keys: dict[int, bytes | None] = {1: AESGCM.generate_key(bit_length=256)}

@@ -8,6 +8,8 @@ associated data survives the database unchanged, whatever its timestamp precisio
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,6 +54,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+_PUT_ATTEMPTS = 8
 
 
 class StoreUnavailable(GovernanceError):
@@ -226,11 +229,13 @@ class LogStore:
         """
         if not records:
             return []
-        for _attempt in range(3):
+        for attempt in range(_PUT_ATTEMPTS):
             try:
                 return self._put_once(records)
             except IntegrityError:
-                continue  # another writer created the same DEK generation first: retry
+                # Another writer created the same DEK generation first: retry, spread out.
+                time.sleep(0.005 * (attempt + 1) * random.random())  # noqa: S311 - jitter
+                continue
             except OperationalError as err:
                 raise StoreUnavailable(f"database unavailable ({type(err).__name__})") from None
             except SQLAlchemyError as err:
@@ -238,38 +243,53 @@ class LogStore:
         raise StoreUnavailable("database write failed (data key contention)")
 
     def _put_once(self, records: Sequence[NewRecord]) -> list[str]:
-        by_scope: dict[tuple[str, str, str], list[NewRecord]] = {}
-        for record in records:
+        by_scope: dict[tuple[str, str, str], list[tuple[int, NewRecord]]] = {}
+        for index, record in enumerate(records):
             bucket = record.created_at.astimezone(UTC).strftime(self._bucket_format)
-            by_scope.setdefault((record.tenant, record.retention_class, bucket), []).append(record)
-        ids: dict[int, str] = {}
+            scope = (record.tenant, record.retention_class, bucket)
+            by_scope.setdefault(scope, []).append((index, record))
+        ids = [""] * len(records)
+        cap = self._vault.message_cap
         with Session(self._engine) as session, session.begin():
-            for (tenant, retention_class, bucket), batch in by_scope.items():
-                key = self._data_key_for(session, tenant, retention_class, bucket, len(batch))
-                for record in batch:
-                    record_id = uuid.uuid4().hex
-                    created_us = micros(record.created_at)
-                    sealed = self._vault.seal(
-                        key,
-                        record.plaintext,
-                        aad=_aad_of(record_id, tenant, retention_class, created_us),
-                    )
-                    session.add(
-                        _RecordRow(
-                            record_id=record_id,
-                            tenant=tenant,
-                            retention_class=retention_class,
-                            kind=record.kind,
-                            model=record.model,
-                            created_us=created_us,
-                            expires_us=micros(record.expires_at),
-                            key_id=key.key_id.hex(),
-                            sealed=sealed,
-                            subject_token=record.subject_token,
-                        )
-                    )
-                    ids[id(record)] = record_id
-        return [ids[id(record)] for record in records]
+            for (tenant, retention_class, bucket), entries in by_scope.items():
+                # A batch larger than one DEK's message cap spreads over generations.
+                for start in range(0, len(entries), cap):
+                    chunk = entries[start : start + cap]
+                    key = self._data_key_for(session, tenant, retention_class, bucket, len(chunk))
+                    self._seal_into(session, key, chunk, ids)
+        return ids
+
+    def _seal_into(
+        self,
+        session: Session,
+        key: DataKey,
+        entries: Sequence[tuple[int, NewRecord]],
+        ids: list[str],
+    ) -> None:
+        tenant, retention_class = key.scope.tenant, key.scope.retention_class
+        for index, record in entries:
+            record_id = uuid.uuid4().hex
+            created_us = micros(record.created_at)
+            sealed = self._vault.seal(
+                key,
+                record.plaintext,
+                aad=_aad_of(record_id, tenant, retention_class, created_us),
+            )
+            session.add(
+                _RecordRow(
+                    record_id=record_id,
+                    tenant=tenant,
+                    retention_class=retention_class,
+                    kind=record.kind,
+                    model=record.model,
+                    created_us=created_us,
+                    expires_us=micros(record.expires_at),
+                    key_id=key.key_id.hex(),
+                    sealed=sealed,
+                    subject_token=record.subject_token,
+                )
+            )
+            ids[index] = record_id
 
     def _data_key_for(
         self, session: Session, tenant: str, retention_class: str, bucket: str, count: int
@@ -431,18 +451,21 @@ class LogStore:
 
     def data_keys(self) -> list[Mapping[str, object]]:
         """Metadata of every DEK (no key material): for CLI listings and tests."""
-        with Session(self._engine) as session:
-            rows = session.scalars(select(_DataKeyRow).order_by(_DataKeyRow.created_us)).all()
-            return [
-                {
-                    "key_id": r.key_id,
-                    "tenant": r.tenant,
-                    "retention_class": r.retention_class,
-                    "bucket": r.bucket,
-                    "generation": r.generation,
-                    "kek_version": r.kek_version,
-                    "messages": r.messages,
-                    "destroyed": r.destroyed_us is not None,
-                }
-                for r in rows
-            ]
+        try:
+            with Session(self._engine) as session:
+                rows = session.scalars(select(_DataKeyRow).order_by(_DataKeyRow.created_us)).all()
+        except SQLAlchemyError as err:
+            raise StoreUnavailable(f"database read failed ({type(err).__name__})") from None
+        return [
+            {
+                "key_id": r.key_id,
+                "tenant": r.tenant,
+                "retention_class": r.retention_class,
+                "bucket": r.bucket,
+                "generation": r.generation,
+                "kek_version": r.kek_version,
+                "messages": r.messages,
+                "destroyed": r.destroyed_us is not None,
+            }
+            for r in rows
+        ]

@@ -16,7 +16,10 @@ from pathlib import Path
 
 from governance.errors import GovernanceError
 from governance.keyfile import load_or_create_key
+from governance.keyprovider import LocalKeyProvider
 from governance.policy import load_policies_file
+from governance.store import LogStore, database_url_for
+from governance.vault import Vault
 
 __all__ = ["main"]
 
@@ -54,6 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", default=DEFAULT_LISTEN, help="HOST:PORT (default %(default)s)")
     serve.add_argument("--data-dir", type=Path, default=Path("var"), help="data directory")
     serve.add_argument(
+        "--database-url",
+        help="log store (SQLAlchemy URL, e.g. postgresql+psycopg://...); "
+        "default: SQLite under the data dir",
+    )
+    serve.add_argument(
         "--workers", type=_positive_int, default=2, help="detection threads (default %(default)s)"
     )
     serve.add_argument(
@@ -74,9 +82,20 @@ async def _serve(args: argparse.Namespace) -> int:
     data_dir: Path = args.data_dir
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     hash_key = load_or_create_key(data_dir / "keys" / "hmac.key")
+    subject_key = load_or_create_key(data_dir / "keys" / "subject.key")
+    vault = Vault(LocalKeyProvider(data_dir / "keys" / "kek.json"))
+    store = LogStore(args.database_url or database_url_for(data_dir), vault)
+    await asyncio.to_thread(store.migrate)
     _log.info("loading detection pipelines")
     detector = await asyncio.to_thread(PresidioDetector, policies)
-    sidecar = Sidecar(policies, detector=detector, hash_key=hash_key, workers=args.workers)
+    sidecar = Sidecar(
+        policies,
+        detector=detector,
+        store=store,
+        hash_key=hash_key,
+        subject_key=subject_key,
+        workers=args.workers,
+    )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -86,6 +105,7 @@ async def _serve(args: argparse.Namespace) -> int:
     await stopping.wait()
     _log.info("shutting down (grace %.1fs)", args.grace)
     await sidecar.stop(args.grace)
+    store.close()
     return 0
 
 

@@ -13,6 +13,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, final
 
 from governance.policy import Limits, Policy
@@ -66,6 +67,10 @@ class InferenceContext:
     expires_at_unix_ms: int
     placeholders: Placeholders = field(default_factory=Placeholders)
     input_counts: dict[str, int] = field(default_factory=dict)
+    input_actions: dict[str, str] = field(default_factory=dict)
+    model_input: Sensitive = field(default_factory=lambda: Sensitive(""))  # redacted input
+    started_at: datetime | None = None
+    begin_ms: float = 0.0
     outcome: str = "ok"
     reserved_bytes: int = 0
     busy: bool = False
@@ -76,6 +81,7 @@ class InferenceContext:
 
     def wipe(self) -> None:
         self.input.wipe()
+        self.model_input.wipe()
         if self.subject_id is not None:
             self.subject_id.wipe()
         self.placeholders.wipe()
@@ -94,9 +100,17 @@ class InferenceContext:
 class ContextStore:
     """Bounded map of live contexts keyed by inference id."""
 
-    def __init__(self, limits: Limits, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_expire: Callable[[InferenceContext], None] | None = None,
+    ) -> None:
         self._limits = limits
         self._clock = clock
+        # Called with an expiring context just before it is wiped (to leave a record).
+        self.on_expire = on_expire
         self._contexts: dict[str, InferenceContext] = {}
         self._bytes = 0
 
@@ -177,6 +191,11 @@ class ContextStore:
         if self._contexts.get(context.inference_id) is context:
             del self._contexts[context.inference_id]
             self._bytes -= context.reserved_bytes
+            if expired and self.on_expire is not None and not context.wiped:
+                try:
+                    self.on_expire(context)
+                except Exception as err:  # noqa: BLE001 - expiry must wipe whatever happens
+                    _log.error("expiry hook failed: %s", type(err).__name__)
         context.expired = context.expired or expired
         context.wipe()
 

@@ -6,7 +6,8 @@ SidecarError
 ├── ContextBusy          FAILED_PRECONDITION another call is ending or streaming it
 ├── CapacityExceeded     RESOURCE_EXHAUSTED  live contexts or bytes over the limit
 └── DetectorUnavailable  UNAVAILABLE         detection failed and the policy says reject
-governance: PolicyError  INVALID_ARGUMENT (a request named an unusable policy)
+governance: StoreUnavailable UNAVAILABLE (database down; nothing written), PolicyError
+INVALID_ARGUMENT, SealError / DataKeyExhausted / KeyFileError INTERNAL
 
 Messages name a field, limit or id; never request text, a matched value or a placeholder.
 """
@@ -20,7 +21,8 @@ from typing import ClassVar
 
 import grpc
 
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, PolicyError
+from governance.store import StoreUnavailable
 
 __all__ = [
     "CapacityExceeded",
@@ -89,9 +91,11 @@ class DetectionFailed(Exception):
 def status_of(err: Exception) -> grpc.StatusCode:
     if isinstance(err, SidecarError):
         return err.status
-    if isinstance(err, GovernanceError):
+    if isinstance(err, StoreUnavailable):
+        return grpc.StatusCode.UNAVAILABLE
+    if isinstance(err, PolicyError):
         return grpc.StatusCode.INVALID_ARGUMENT
-    return grpc.StatusCode.INTERNAL
+    return grpc.StatusCode.INTERNAL  # SealError, DataKeyExhausted, KeyFileError
 
 
 @contextlib.asynccontextmanager

@@ -17,9 +17,12 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from governance.policy import MAX_INPUT_BYTES_CAP, Policies
+from governance.store import LogStore
 from sidecar.contexts import ContextStore
 from sidecar.detection import Detector
 from sidecar.pipeline import Screening
+from sidecar.recorder import Recorder
+from sidecar.records import Records
 from sidecar.service import SidecarService
 from sidecar.telemetry import Telemetry
 from sidecar.v1 import sidecar_pb2 as pb
@@ -40,7 +43,9 @@ class Sidecar:
         policies: Policies,
         *,
         detector: Detector,
+        store: LogStore,
         hash_key: bytes,
+        subject_key: bytes,
         telemetry: Telemetry | None = None,
         workers: int = 2,
         reaper_interval_seconds: float = 1.0,
@@ -48,12 +53,19 @@ class Sidecar:
         self.policies = policies
         self.contexts = ContextStore(policies.limits)
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="detect")
-        self._service = SidecarService(
+        telemetry = telemetry or Telemetry()
+        screening = Screening(detector, self._executor)
+        self.recorder = Recorder(store)
+        records = Records(
             policies,
-            Screening(detector, self._executor),
-            self.contexts,
-            telemetry or Telemetry(),
+            screening,
+            self.recorder,
+            telemetry,
+            subject_key=subject_key,
             hash_key=hash_key,
+        )
+        self._service = SidecarService(
+            policies, screening, self.contexts, telemetry, records, hash_key=hash_key
         )
         self._health = HealthServicer()
         self._reaper_interval = reaper_interval_seconds
@@ -89,6 +101,7 @@ class Sidecar:
             port = 0
         if port == 0:
             raise OSError(f"cannot listen on {listen} (address in use or not available)")
+        self.recorder.start()
         await server.start()
         self._server = server
         for name in ("", SERVICE_NAME):
@@ -111,5 +124,7 @@ class Sidecar:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
         wiped = self.contexts.wipe_all()
+        await self._service.drain()
+        await self.recorder.stop()
         self._executor.shutdown(wait=False, cancel_futures=True)
         _log.info("sidecar stopped; wiped %d inference contexts", wiped)

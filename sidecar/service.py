@@ -13,10 +13,13 @@ import re
 import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from datetime import UTC, datetime
 
 import grpc
 
+from governance.errors import GovernanceError
 from governance.policy import Policies, Policy
+from governance.store import StoreUnavailable
 from sidecar.contexts import ContextStore, InferenceContext, Sensitive
 from sidecar.detection import Finding
 from sidecar.errors import (
@@ -27,6 +30,7 @@ from sidecar.errors import (
     status_boundary,
 )
 from sidecar.pipeline import Decision, Screening, counts_by_type
+from sidecar.records import Records, Retained, inference_retained
 from sidecar.redaction import Applied, Placeholders, apply, placeholder_spans, render_output
 from sidecar.streaming import safe_cut
 from sidecar.telemetry import RpcSpan, Telemetry
@@ -88,6 +92,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         screening: Screening,
         contexts: ContextStore,
         telemetry: Telemetry,
+        records: Records,
         *,
         hash_key: bytes,
     ) -> None:
@@ -95,7 +100,37 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         self._screening = screening
         self._contexts = contexts
         self._telemetry = telemetry
+        self._records = records
         self._hash_key = hash_key
+        self._pending_writes: set[asyncio.Task[None]] = set()
+        contexts.on_expire = self._on_expire
+
+    def _on_expire(self, ctx: InferenceContext) -> None:
+        """An inference ran out of time: leave its record (input only), in the background."""
+        if ctx.busy:
+            return  # the call holding it writes the record (or fails) itself
+        retained = inference_retained(
+            ctx,
+            output=None,
+            output_entities=(),
+            outcome="expired",
+            ended_at=datetime.now(UTC),
+            end_ms=0.0,
+        )
+        task = asyncio.get_running_loop().create_task(self._write_quietly(retained))
+        self._pending_writes.add(task)
+        task.add_done_callback(self._pending_writes.discard)
+
+    async def _write_quietly(self, retained: Retained) -> None:
+        try:
+            await self._records.write(retained)
+        except GovernanceError as err:
+            _log.warning("record of an expired inference not written: %s", err)
+
+    async def drain(self) -> None:
+        """Wait for background record writes (expiries) to finish."""
+        while self._pending_writes:
+            await asyncio.gather(*list(self._pending_writes), return_exceptions=True)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -209,6 +244,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                 input_chars=len(request.input),
             )
             now = self._contexts.clock()
+            started_at = datetime.now(UTC)
             budget = policy.detection.budget_seconds(len(request.input))
             inference_id = ContextStore.new_id()
             ctx = InferenceContext(
@@ -222,6 +258,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                 # Provisional: the TTL counts from when the model input is handed back.
                 expires_at=now + budget + ttl_seconds,
                 expires_at_unix_ms=0,
+                started_at=started_at,
             )
             # Admit before detecting: a full store refuses at once, and the bytes are ours.
             self._contexts.admit(ctx, size + len(subject or ""))
@@ -234,6 +271,9 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                 self._contexts.finish(ctx)
                 raise
             ctx.outcome = outcome
+            ctx.model_input = Sensitive(text)
+            ctx.begin_ms = (self._contexts.clock() - now) * 1000
+            ctx.input_actions = {e.entity: e.action for e in entities}
             ctx.expires_at = self._contexts.clock() + ttl_seconds
             ctx.expires_at_unix_ms = int((time.time() + ttl_seconds) * 1000)
             for entity in entities:
@@ -266,6 +306,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         async with self._call("EndInference", context) as span:
             inference_id = self._inference_id(request.inference_id)
             ctx = self._contexts.claim(inference_id)
+            started = self._contexts.clock()
             try:
                 policy = ctx.policy
                 _check_size(request.output, policy, "output")
@@ -285,6 +326,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                         (),
                         "fail_closed",
                     )
+                    logged_text = user_text
                     self._contexts.check(ctx)
                 else:
                     self._contexts.check(ctx)
@@ -296,6 +338,17 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                         hash_key=self._hash_key,
                     )
                     user_text, entities, outcome = rendered.user_text, rendered.entities, "ok"
+                    logged_text = rendered.logged_text
+                retained = inference_retained(
+                    ctx,
+                    output=logged_text,
+                    output_entities=entities,
+                    outcome=outcome,
+                    ended_at=datetime.now(UTC),
+                    end_ms=(self._contexts.clock() - started) * 1000,
+                )
+                # Durable before we answer: the record is committed, or the call fails.
+                record_id = await self._records.write(retained)
             except BaseException as err:
                 self._settle_failed(ctx, err)
                 raise
@@ -306,7 +359,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             return pb.EndInferenceResponse(
                 user_output=user_text,
                 entities=_entities(entities),
-                log_record_id="",
+                log_record_id=record_id,
                 policy_version=policy.policy_version,
                 outcome=outcome,
             )
@@ -315,7 +368,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
     def _settle_failed(self, ctx: InferenceContext, err: BaseException) -> None:
         """After a failed end: a bad request or a rejected screening keeps the context for
         a retry (or an abort); anything else wipes it."""
-        if isinstance(err, RequestError | DetectorUnavailable) and not ctx.wiped:
+        if isinstance(err, RequestError | DetectorUnavailable | StoreUnavailable) and not ctx.wiped:
             self._contexts.release(ctx)
         else:
             self._contexts.finish(ctx)
@@ -325,8 +378,18 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
     ) -> pb.AbortInferenceResponse:
         async with self._call("AbortInference", context) as span:
             inference_id = self._inference_id(request.inference_id)
-            self._contexts.discard(inference_id)
+            ctx = self._contexts.claim(inference_id)
             span.set(inference_id=inference_id)  # only once known: callers may send anything
+            retained = inference_retained(
+                ctx,
+                output=None,
+                output_entities=(),
+                outcome="aborted",
+                ended_at=datetime.now(UTC),
+                end_ms=0.0,
+            )
+            self._contexts.finish(ctx)  # wiped first: an abort never waits on the database
+            await self._records.write(retained)
             return pb.AbortInferenceResponse()
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -355,6 +418,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         span.set(inference_id=inference_id, tenant=ctx.tenant, policy=ctx.policy.name)
         stream = _OutputStream(self, ctx)
         ctx.on_wipe.append(stream.wipe)
+        started = self._contexts.clock()
         try:
             chunk: pb.OutputChunk | None = first
             while chunk is not None:
@@ -371,6 +435,23 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             if not stream.done:  # the caller closed its side: flush what is held
                 for reply in await stream.feed("", final=True):
                     yield reply
+            retained = inference_retained(
+                ctx,
+                output=stream.logged,
+                output_entities=stream.entities,
+                outcome=stream.outcome,
+                ended_at=datetime.now(UTC),
+                end_ms=(self._contexts.clock() - started) * 1000,
+            )
+            stream.wipe()
+            self._contexts.finish(ctx)
+            record_id = await self._records.write(retained)
+            yield pb.OutputChunk(
+                inference_id=inference_id,
+                last=True,
+                outcome=stream.outcome,
+                log_record_id=record_id,
+            )
             # The call ends here: we do not wait for the caller to half-close after `last`.
         except BaseException:
             self._contexts.finish(ctx)
@@ -411,6 +492,7 @@ class _OutputStream:
         self._offset = 0  # code points released so far
         self._received_bytes = 0
         self.entities: list[Applied] = []
+        self.logged = ""  # the redacted output, for the log record
         self.outcome = "ok"
         self.done = False
         self.chunks = 0
@@ -418,6 +500,7 @@ class _OutputStream:
     def wipe(self) -> None:
         """Drop the raw text this stream holds (end, failure, abort or TTL expiry)."""
         self._pending = ""
+        self.logged = ""
         self._released_raw = ""
 
     async def feed(self, text: str, *, final: bool) -> list[pb.OutputChunk]:
@@ -433,10 +516,7 @@ class _OutputStream:
             if released is not None:
                 replies.append(released)
         if final or self.outcome == "fail_closed":
-            self.done = True
-            replies.append(
-                pb.OutputChunk(inference_id=self._ctx.inference_id, last=True, outcome=self.outcome)
-            )
+            self.done = True  # the caller sends the last reply once the record is written
         return replies
 
     async def _release(self, *, final: bool) -> pb.OutputChunk | None:
@@ -451,6 +531,7 @@ class _OutputStream:
             marker = Screening.on_failure(policy, failure, rpc="StreamOutput")
             self.outcome = "fail_closed"
             self._pending = ""
+            self.logged += marker
             return pb.OutputChunk(
                 inference_id=self._ctx.inference_id, text=marker, outcome=self.outcome
             )
@@ -488,6 +569,7 @@ class _OutputStream:
             outcome=self.outcome,
         )
         self.entities.extend(rendered.entities)
+        self.logged += rendered.logged_text
         self._offset += cut
         self._pending = pending[cut:]
         self._released_raw = (context + segment)[-_STREAM_CONTEXT_CHARS:]

@@ -75,6 +75,10 @@ class Telemetry:
         self._entities = meter.create_counter(
             "sidecar.entities", description="Detected entities by type and action"
         )
+        self._rescan = meter.create_counter(
+            "sidecar.records.final_scan_redactions",
+            description="Values the final scan before sealing still found and redacted",
+        )
         self._partial = meter.create_counter(
             "sidecar.stream.partial_release",
             description="Stream values whose beginning was released before detection",
@@ -115,6 +119,9 @@ class Telemetry:
             self._entities.add(
                 count, {"rpc.method": method, "sidecar.entity": entity, "sidecar.action": action}
             )
+
+    def rescan_redactions(self, count: int) -> None:
+        self._rescan.add(count)
 
     def partial_release(self) -> None:
         self._partial.add(1, {"rpc.method": "StreamOutput"})

@@ -22,7 +22,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from governance.keyprovider import LocalKeyProvider
 from governance.policy import Policies, load_policies, load_policies_file
+from governance.store import LogStore, OpenedRecord, database_url_for
+from governance.vault import Vault
 from sidecar.detection import Detector, PresidioDetector
 from sidecar.server import Sidecar
 from sidecar.telemetry import Telemetry
@@ -31,6 +34,7 @@ from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_POLICIES = ROOT / "policies.yaml"
 HASH_KEY = bytes(range(32))  # fixed test key: hash tokens are reproducible in tests
+SUBJECT_KEY = bytes(range(32, 64))
 
 _detectors: dict[str, PresidioDetector] = {}
 
@@ -114,6 +118,14 @@ class Running:
     port: int
     channel: grpc.aio.Channel
     stub: pb_grpc.PrivacySidecarStub
+    store: LogStore
+    data_dir: Path
+
+    def records(self) -> list[OpenedRecord]:
+        """Every retained record, decrypted (fails on one that does not open)."""
+        opened = list(self.store.read())
+        assert all(isinstance(r, OpenedRecord) for r in opened), opened
+        return [r for r in opened if isinstance(r, OpenedRecord)]
 
     @property
     def target(self) -> str:
@@ -124,8 +136,14 @@ SidecarFactory = Callable[..., Any]
 
 
 @pytest.fixture(scope="session")
-async def sidecar_factory(captured: Captured) -> AsyncIterator[SidecarFactory]:
-    """Start real servers: `await sidecar_factory(policies_text_or_obj, detector=None)`."""
+async def sidecar_factory(
+    captured: Captured, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[SidecarFactory]:
+    """Start real servers: `await sidecar_factory(policies_text_or_obj, detector=None)`.
+
+    Each has its own data dir with a real SQLite log store and key file, unless a
+    `database_url` is given.
+    """
     started: list[Running] = []
 
     async def start(
@@ -134,15 +152,25 @@ async def sidecar_factory(captured: Captured) -> AsyncIterator[SidecarFactory]:
         detector: Detector | None = None,
         workers: int = 4,
         reaper_interval_seconds: float = 0.05,
+        database_url: str | None = None,
     ) -> Running:
         if policies is None:
             policies = load_policies_file(SHIPPED_POLICIES)
         elif isinstance(policies, str):
             policies = load_policies(policies)
+        data_dir = tmp_path_factory.mktemp("sidecar-data")
+        store = LogStore(
+            database_url or database_url_for(data_dir),
+            Vault(LocalKeyProvider(data_dir / "keys" / "kek.json")),
+        )
+        if database_url is None:
+            store.migrate()
         sidecar = Sidecar(
             policies,
             detector=detector or detector_for(policies),
+            store=store,
             hash_key=HASH_KEY,
+            subject_key=SUBJECT_KEY,
             telemetry=captured.telemetry(),
             workers=workers,
             reaper_interval_seconds=reaper_interval_seconds,
@@ -155,7 +183,9 @@ async def sidecar_factory(captured: Captured) -> AsyncIterator[SidecarFactory]:
                 ("grpc.max_receive_message_length", 64 << 20),
             ],
         )
-        running = Running(sidecar, port, channel, pb_grpc.PrivacySidecarStub(channel))
+        running = Running(
+            sidecar, port, channel, pb_grpc.PrivacySidecarStub(channel), store, data_dir
+        )
         started.append(running)
         return running
 
@@ -163,6 +193,7 @@ async def sidecar_factory(captured: Captured) -> AsyncIterator[SidecarFactory]:
     for running in started:
         await running.channel.close()
         await running.sidecar.stop(grace_seconds=1.0)
+        running.store.close()
 
 
 @pytest.fixture(scope="session")

@@ -27,8 +27,11 @@ from sidecar.v1 import sidecar_pb2 as pb
 from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
 from tests.conftest import ROOT, Captured, SidecarFactory, minimal_policies
 
+# Every canary is one the detector finds in TEXT (checked by the records scan below): a
+# hit in a decrypted record then means a plumbing fault, not a detection miss, which is
+# the detection-quality suite's business.
 CANARIES = (
-    "Eleanor Quillfeather",
+    "Margaret Whitfield",
     "zq7.canary@example.org",
     "+1 202 555 0147",
     "4111 1111 1111 1111",
@@ -42,7 +45,7 @@ CANARIES = (
     "Kalamazoo",
 )
 TEXT = (
-    "Hi, I am Eleanor Quillfeather from Kalamazoo. Mail zq7.canary@example.org or call "
+    "Hi, I am Margaret Whitfield from Kalamazoo. Mail zq7.canary@example.org or call "
     "+1 202 555 0147. Card 4111 1111 1111 1111, SSN 536-22-8147, IBAN "
     "DE89 3704 0044 0532 0130 00, from 203.0.113.77, see https://zq7-canary.example.net/inbox"
 )
@@ -183,6 +186,7 @@ async def test_canaries_never_leave_memory(
     """Canaries through every RPC and error path appear in no log, span, metric or error."""
     errors: list[str] = []
     healthy = await sidecar_factory()
+    servers = [healthy]
     await _every_path(healthy.stub, errors)
 
     small = await sidecar_factory(
@@ -191,6 +195,7 @@ async def test_canaries_never_leave_memory(
             inference="ttl_seconds: 60\n      max_input_bytes: 300",
         )
     )
+    servers.append(small)
     held = await small.stub.BeginInference(
         pb.BeginInferenceRequest(model="m", tenant="t", purpose="p", input=TEXT[:250])
     )
@@ -222,6 +227,7 @@ async def test_canaries_never_leave_memory(
         faulty = await sidecar_factory(
             minimal_policies(timeout_ms="200", extra=extra), detector=detector
         )
+        servers.append(faulty)
         for call in (
             faulty.stub.Redact(pb.RedactRequest(text=TEXT)),
             faulty.stub.BeginInference(
@@ -238,9 +244,20 @@ async def test_canaries_never_leave_memory(
                 assert not _hits(str(reply)), "fail-closed reply carried raw text"
 
     assert len(errors) >= 15, errors
+    # Records were written (decrypted, they hold only redacted text), then the files.
+    assert len(healthy.records()) >= 3
+    for running in servers:
+        await running.sidecar.recorder.stop()  # flush; the session teardown stops the rest
+        running.sidecar.recorder.start()
     out, err = capfd.readouterr()
     sources = [("stdout", out), ("stderr", err), ("grpc errors", "\n".join(errors))]
     sources += list(captured.blobs())
+    sources += [("record " + r.record_id, r.plaintext.decode()) for r in healthy.records()]
+    for running in servers:
+        for path in sorted(running.data_dir.rglob("*")):
+            if path.is_file():  # the SQLite database, its WAL, the key files
+                sources.append((str(path), path.read_bytes().decode("utf-8", "replace")))
+    assert any("sidecar.db" in source for source, _ in sources)
     assert any(s.startswith("log:sidecar.decisions") for s, _ in sources)
     assert any(s.startswith("span:") for s, _ in sources)
     leaks = [(source, _hits(blob)) for source, blob in sources if _hits(blob)]

@@ -25,6 +25,7 @@ from governance.errors import PolicyError
 __all__ = [
     "MAX_INPUT_BYTES_CAP",
     "ActionSpec",
+    "AppLogs",
     "Detection",
     "InferenceLimits",
     "Limits",
@@ -196,6 +197,14 @@ class StreamSettings(_Model):
     max_holdback_chars: int = Field(default=512, ge=16, le=65_536)
 
 
+class AppLogs(_Model):
+    """Application log lines (the Log RPC): which attributes may be kept, and for how long."""
+
+    allowed_attributes: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")], ...] = ()
+    retention_class: str = "app_logs"
+    max_attributes: int = Field(default=64, ge=0, le=1024)
+
+
 class Policy(_Model):
     """One named policy: detection, actions, inference limits and failure handling."""
 
@@ -204,6 +213,7 @@ class Policy(_Model):
     actions: dict[str, ActionSpec] = Field(default_factory=dict)
     inference: InferenceLimits = InferenceLimits()
     stream: StreamSettings = StreamSettings()
+    app_logs: AppLogs = AppLogs()
     on_detector_failure: Literal["redact_all", "reject"] = "redact_all"
     failure_marker: str = Field(default="[REDACTED]", min_length=1, max_length=200)
     version: str = ""
@@ -434,12 +444,15 @@ def load_policies(text: str, *, source: str = "policies") -> Policies:
     if top.default not in policies:
         raise fail(("default",), f"no policy named {top.default!r}")
     for name, policy in policies.items():
-        wanted = policy.inference.retention_class
-        if wanted not in top.retention.classes:
-            raise fail(
-                ("policies", name, "inference", "retention_class"),
-                f"no retention class {wanted!r} in retention.classes",
-            )
+        for section, wanted in (
+            ("inference", policy.inference.retention_class),
+            ("app_logs", policy.app_logs.retention_class),
+        ):
+            if wanted not in top.retention.classes:
+                raise fail(
+                    ("policies", name, section, "retention_class"),
+                    f"no retention class {wanted!r} in retention.classes",
+                )
     return Policies(
         version=top.version,
         default_name=top.default,

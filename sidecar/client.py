@@ -31,6 +31,7 @@ __all__ = [
     "Inference",
     "InferenceNotFound",
     "InvalidRequest",
+    "LogResult",
     "RedactResult",
     "ScreeningUnavailable",
     "SidecarClient",
@@ -113,6 +114,48 @@ def _redact_result(reply: pb.RedactResponse) -> RedactResult:
         _entities(reply.entities),
         reply.policy_version,
         reply.decision_id,
+        reply.outcome,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LogResult:
+    log_record_id: str
+    entities: tuple[Entity, ...]
+    attribute_entities: int
+    dropped_attributes: int
+    policy_version: str
+    outcome: str
+
+
+def _log_request(
+    message: str,
+    *,
+    tenant: str,
+    source: str,
+    level: str,
+    attributes: dict[str, str] | None,
+    retention_class: str,
+    policy: str,
+) -> pb.LogRequest:
+    return pb.LogRequest(
+        message=message,
+        tenant=tenant,
+        source=source,
+        level=level,
+        attributes=attributes or {},
+        retention_class=retention_class,
+        policy=policy,
+    )
+
+
+def _log_result(reply: pb.LogResponse) -> LogResult:
+    return LogResult(
+        reply.log_record_id,
+        _entities(reply.entities),
+        reply.attribute_entities,
+        reply.dropped_attributes,
+        reply.policy_version,
         reply.outcome,
     )
 
@@ -274,6 +317,29 @@ class SidecarClient:
         )
         return Inference(self, self._call(self._stub.BeginInference, request))
 
+    def log(
+        self,
+        message: str,
+        *,
+        tenant: str,
+        source: str,
+        level: str = "info",
+        attributes: dict[str, str] | None = None,
+        retention_class: str = "",
+        policy: str = "",
+    ) -> LogResult:
+        """Retain one application log line, screened and encrypted like any record."""
+        request = _log_request(
+            message,
+            tenant=tenant,
+            source=source,
+            level=level,
+            attributes=attributes,
+            retention_class=retention_class,
+            policy=policy,
+        )
+        return _log_result(self._call(self._stub.Log, request))
+
     @contextlib.contextmanager
     def inference(self, **begin_args: Any) -> Iterator[Inference]:
         """Begin an inference; abort it if the block raises or leaves it open."""
@@ -389,6 +455,29 @@ class AsyncSidecarClient:
             subject_id=subject_id,
         )
         return AsyncInference(self, await self._call(self._stub.BeginInference, request))
+
+    async def log(
+        self,
+        message: str,
+        *,
+        tenant: str,
+        source: str,
+        level: str = "info",
+        attributes: dict[str, str] | None = None,
+        retention_class: str = "",
+        policy: str = "",
+    ) -> LogResult:
+        """Retain one application log line, screened and encrypted like any record."""
+        request = _log_request(
+            message,
+            tenant=tenant,
+            source=source,
+            level=level,
+            attributes=attributes,
+            retention_class=retention_class,
+            policy=policy,
+        )
+        return _log_result(await self._call(self._stub.Log, request))
 
     @contextlib.asynccontextmanager
     async def inference(self, **begin_args: Any) -> AsyncIterator[AsyncInference]:

@@ -172,8 +172,13 @@ class Records:
         flagged = 0
         body: dict[str, Any] = dict(retained.meta)
         for name, text in retained.texts.items():
-            body[name], found = await self._rescan(text, retained.policy)
+            cleaned, found = await self._rescan(text, retained.policy)
             flagged += found
+            if "." in name:  # "attributes.route" -> body["attributes"]["route"]
+                group, key = name.split(".", 1)
+                body.setdefault(group, {})[key] = cleaned
+            else:
+                body[name] = cleaned
         if flagged:
             _log.warning(
                 "log record of %s/%s: %d values redacted by the final scan",

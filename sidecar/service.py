@@ -30,7 +30,7 @@ from sidecar.errors import (
     status_boundary,
 )
 from sidecar.pipeline import Decision, Screening, counts_by_type
-from sidecar.records import Records, Retained, inference_retained
+from sidecar.records import Records, Retained, counts_of, inference_retained
 from sidecar.redaction import Applied, Placeholders, apply, placeholder_spans, render_output
 from sidecar.streaming import safe_cut
 from sidecar.telemetry import RpcSpan, Telemetry
@@ -45,6 +45,7 @@ __all__ = ["SidecarService"]
 # '@' or '+', so an e-mail address or phone number cannot pass for one.
 _LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
 _MAX_ID_CHARS = 256
+_LEVELS = ("debug", "info", "warning", "error", "critical")
 # Streams keep this much already-released raw text as left context for detection, so a
 # name that completes a sentence is judged with the words before it.
 _STREAM_CONTEXT_CHARS = 200
@@ -391,6 +392,75 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             self._contexts.finish(ctx)  # wiped first: an abort never waits on the database
             await self._records.write(retained)
             return pb.AbortInferenceResponse()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def Log(self, request: pb.LogRequest, context: Context) -> pb.LogResponse:
+        async with self._call("Log", context) as span:
+            tenant = _label(request.tenant, "tenant", required=True)
+            source = _label(request.source, "source", required=True)
+            policy = self._policy(request.policy)
+            if request.level not in _LEVELS:
+                raise RequestError(field="level", problem=f"must be one of {', '.join(_LEVELS)}")
+            retention_class = request.retention_class or policy.app_logs.retention_class
+            if retention_class not in self._policies.retention.classes:
+                raise RequestError(
+                    field="retention_class", problem="not a class in retention.classes"
+                )
+            if len(request.attributes) > policy.app_logs.max_attributes:
+                raise RequestError(
+                    field="attributes",
+                    problem=f"more than policies.{policy.name}.app_logs.max_attributes"
+                    f" = {policy.app_logs.max_attributes}",
+                )
+            allowed = set(policy.app_logs.allowed_attributes)
+            kept = {k: v for k, v in request.attributes.items() if k in allowed}
+            dropped = len(request.attributes) - len(kept)
+            total = _check_size(request.message, policy, "message")
+            for value in kept.values():
+                total += _check_size(value, policy, "attributes", already=total)
+            span.set(
+                tenant=tenant, model=source, policy=policy.name, input_chars=len(request.message)
+            )
+            placeholders = Placeholders()
+            message, entities, outcome = await self._redact(
+                request.message, policy, placeholders, "Log"
+            )
+            texts = {"message": message}
+            attribute_entities = 0
+            for key in sorted(kept):
+                redacted, found, result = await self._redact(kept[key], policy, placeholders, "Log")
+                texts[f"attributes.{key}"] = redacted
+                attribute_entities += len(found)
+                if result != "ok":
+                    outcome = result
+            retained = Retained(
+                kind="app",
+                tenant=tenant,
+                model=source,
+                retention_class=retention_class,
+                policy=policy,
+                created_at=datetime.now(UTC),
+                texts=texts,
+                meta={
+                    "level": request.level,
+                    "source": source,
+                    "outcome": outcome,
+                    "dropped_attributes": dropped,
+                    "entities": {"message": counts_of(entities)},
+                    "attribute_entities": attribute_entities,
+                },
+            )
+            record_id = await self._records.write(retained)
+            decision_id = uuid.uuid4().hex
+            self._decide("Log", decision_id, policy, outcome, entities, span, tenant=tenant)
+            return pb.LogResponse(
+                log_record_id=record_id,
+                entities=_entities(entities),
+                attribute_entities=attribute_entities,
+                dropped_attributes=dropped,
+                policy_version=policy.policy_version,
+                outcome=outcome,
+            )
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def StreamOutput(

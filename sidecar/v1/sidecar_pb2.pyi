@@ -332,3 +332,105 @@ class AbortInferenceResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AbortInferenceResponse: _TypeAlias = AbortInferenceResponse  # noqa: Y015
+
+@_typing.final
+class LogRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class AttributesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    LEVEL_FIELD_NUMBER: _builtins.int
+    ATTRIBUTES_FIELD_NUMBER: _builtins.int
+    RETENTION_CLASS_FIELD_NUMBER: _builtins.int
+    TENANT_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
+    message: _builtins.str
+    level: _builtins.str
+    """debug, info, warning, error or critical."""
+    retention_class: _builtins.str
+    """Empty: the policy's app_logs.retention_class."""
+    tenant: _builtins.str
+    source: _builtins.str
+    """The service or model writing the line (a label, like tenant)."""
+    policy: _builtins.str
+    """Named policy; empty selects the default."""
+    @_builtins.property
+    def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Keys not in the policy's app_logs.allowed_attributes are dropped and counted."""
+
+    def __init__(
+        self,
+        *,
+        message: _builtins.str = ...,
+        level: _builtins.str = ...,
+        attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        retention_class: _builtins.str = ...,
+        tenant: _builtins.str = ...,
+        source: _builtins.str = ...,
+        policy: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attributes", b"attributes", "level", b"level", "message", b"message", "policy", b"policy", "retention_class", b"retention_class", "source", b"source", "tenant", b"tenant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LogRequest: _TypeAlias = LogRequest  # noqa: Y015
+
+@_typing.final
+class LogResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LOG_RECORD_ID_FIELD_NUMBER: _builtins.int
+    ENTITIES_FIELD_NUMBER: _builtins.int
+    ATTRIBUTE_ENTITIES_FIELD_NUMBER: _builtins.int
+    DROPPED_ATTRIBUTES_FIELD_NUMBER: _builtins.int
+    POLICY_VERSION_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    log_record_id: _builtins.str
+    attribute_entities: _builtins.int
+    """Entities found in attribute values, all attributes together."""
+    dropped_attributes: _builtins.int
+    policy_version: _builtins.str
+    outcome: _builtins.str
+    @_builtins.property
+    def entities(self) -> _containers.RepeatedCompositeFieldContainer[Global___Entity]:
+        """Entities found in the message; offsets index the message as sent."""
+
+    def __init__(
+        self,
+        *,
+        log_record_id: _builtins.str = ...,
+        entities: _abc.Iterable[Global___Entity] | None = ...,
+        attribute_entities: _builtins.int = ...,
+        dropped_attributes: _builtins.int = ...,
+        policy_version: _builtins.str = ...,
+        outcome: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attribute_entities", b"attribute_entities", "dropped_attributes", b"dropped_attributes", "entities", b"entities", "log_record_id", b"log_record_id", "outcome", b"outcome", "policy_version", b"policy_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LogResponse: _TypeAlias = LogResponse  # noqa: Y015

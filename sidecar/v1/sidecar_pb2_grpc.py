@@ -60,6 +60,11 @@ class PrivacySidecarStub:
                 request_serializer=privacy__sidecar_dot_v1_dot_sidecar__pb2.AbortInferenceRequest.SerializeToString,
                 response_deserializer=privacy__sidecar_dot_v1_dot_sidecar__pb2.AbortInferenceResponse.FromString,
                 _registered_method=True)
+        self.Log = channel.unary_unary(
+                '/privacy_sidecar.v1.PrivacySidecar/Log',
+                request_serializer=privacy__sidecar_dot_v1_dot_sidecar__pb2.LogRequest.SerializeToString,
+                response_deserializer=privacy__sidecar_dot_v1_dot_sidecar__pb2.LogResponse.FromString,
+                _registered_method=True)
 
 
 class PrivacySidecarServicer:
@@ -101,6 +106,14 @@ class PrivacySidecarServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Log(self, request, context):
+        """Retains one application log line of a model service: message and attribute values
+        screened like any text, attribute keys checked against the policy's allow-list.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PrivacySidecarServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +141,11 @@ def add_PrivacySidecarServicer_to_server(servicer, server):
                     servicer.AbortInference,
                     request_deserializer=privacy__sidecar_dot_v1_dot_sidecar__pb2.AbortInferenceRequest.FromString,
                     response_serializer=privacy__sidecar_dot_v1_dot_sidecar__pb2.AbortInferenceResponse.SerializeToString,
+            ),
+            'Log': grpc.unary_unary_rpc_method_handler(
+                    servicer.Log,
+                    request_deserializer=privacy__sidecar_dot_v1_dot_sidecar__pb2.LogRequest.FromString,
+                    response_serializer=privacy__sidecar_dot_v1_dot_sidecar__pb2.LogResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -265,6 +283,33 @@ class PrivacySidecar:
             '/privacy_sidecar.v1.PrivacySidecar/AbortInference',
             privacy__sidecar_dot_v1_dot_sidecar__pb2.AbortInferenceRequest.SerializeToString,
             privacy__sidecar_dot_v1_dot_sidecar__pb2.AbortInferenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Log(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/privacy_sidecar.v1.PrivacySidecar/Log',
+            privacy__sidecar_dot_v1_dot_sidecar__pb2.LogRequest.SerializeToString,
+            privacy__sidecar_dot_v1_dot_sidecar__pb2.LogResponse.FromString,
             options,
             channel_credentials,
             insecure,

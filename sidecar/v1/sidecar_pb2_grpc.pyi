@@ -46,6 +46,10 @@ class PrivacySidecarStub:
     """
     AbortInference: _grpc.UnaryUnaryMultiCallable[_sidecar_pb2.AbortInferenceRequest, _sidecar_pb2.AbortInferenceResponse]
     """Wipes the context without an output."""
+    Log: _grpc.UnaryUnaryMultiCallable[_sidecar_pb2.LogRequest, _sidecar_pb2.LogResponse]
+    """Retains one application log line of a model service: message and attribute values
+    screened like any text, attribute keys checked against the policy's allow-list.
+    """
 
 @_typing.type_check_only
 class PrivacySidecarAsyncStub(PrivacySidecarStub):
@@ -62,6 +66,10 @@ class PrivacySidecarAsyncStub(PrivacySidecarStub):
     """
     AbortInference: _aio.UnaryUnaryMultiCallable[_sidecar_pb2.AbortInferenceRequest, _sidecar_pb2.AbortInferenceResponse]  # type: ignore[assignment]
     """Wipes the context without an output."""
+    Log: _aio.UnaryUnaryMultiCallable[_sidecar_pb2.LogRequest, _sidecar_pb2.LogResponse]  # type: ignore[assignment]
+    """Retains one application log line of a model service: message and attribute values
+    screened like any text, attribute keys checked against the policy's allow-list.
+    """
 
 class PrivacySidecarServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -105,5 +113,15 @@ class PrivacySidecarServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_sidecar_pb2.AbortInferenceResponse, _abc.Awaitable[_sidecar_pb2.AbortInferenceResponse]]:
         """Wipes the context without an output."""
+
+    @_abc_1.abstractmethod
+    def Log(
+        self,
+        request: _sidecar_pb2.LogRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_sidecar_pb2.LogResponse, _abc.Awaitable[_sidecar_pb2.LogResponse]]:
+        """Retains one application log line of a model service: message and attribute values
+        screened like any text, attribute keys checked against the policy's allow-list.
+        """
 
 def add_PrivacySidecarServicer_to_server(servicer: PrivacySidecarServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

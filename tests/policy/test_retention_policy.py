@@ -62,10 +62,10 @@ def test_retention_defaults_when_absent() -> None:
 
 
 def test_retention_classes_parse() -> None:
-    """Declared classes replace the defaults, with their durations."""
+    """Declared classes replace the defaults; inference and app logs name theirs."""
     text = BASE.format(
         retention="retention:\n  classes:\n    chats: {keep: 90d}\n",
-        inference="    inference: {retention_class: chats}",
+        inference="    inference: {retention_class: chats}\n    app_logs: {retention_class: chats}",
     )
     policies = load_policies(text)
     assert set(policies.retention.classes) == {"chats"}
@@ -101,3 +101,13 @@ def test_retention_errors_name_key_and_line(
     message = str(caught.value)
     assert key in message
     assert f"policies:{line}:" in message
+
+
+def test_app_logs_class_must_exist() -> None:
+    """Declared classes without the app logs' class are refused, naming the key."""
+    text = BASE.format(
+        retention="retention:\n  classes:\n    chats: {keep: 90d}\n",
+        inference="    inference: {retention_class: chats}",
+    )
+    with pytest.raises(PolicyError, match=r"policies\.a\.app_logs\.retention_class"):
+        load_policies(text)

@@ -111,6 +111,19 @@ async def _every_path(stub: pb_grpc.PrivacySidecarStub, errors: list[str]) -> No
     await _stream(stub, pb.OutputChunk(inference_id=begun.inference_id), _split(TEXT, 7))
     begun = await stub.BeginInference(begin)
     await stub.AbortInference(pb.AbortInferenceRequest(inference_id=begun.inference_id))
+    await stub.Log(
+        pb.LogRequest(
+            tenant="t1",
+            source="svc",
+            level="warning",
+            message=TEXT,
+            attributes={"error": TEXT, "route": "/chat", "unlisted": TEXT},
+        )
+    )
+    await _expect_error(
+        stub.Log(pb.LogRequest(tenant="t1", source="svc", level=CANARIES[1], message=TEXT)),
+        errors,
+    )
     # Bad arguments, unknown ids, expired contexts.
     await _expect_error(stub.Redact(pb.RedactRequest(text=TEXT, policy=CANARIES[1])), errors)
     await _expect_error(

@@ -1,23 +1,17 @@
 """Store fixtures: a real throwaway PostgreSQL server, and one database per test.
 
-`postgres` starts Debian's PostgreSQL binaries once per session (through `runuser -u
-postgres` when the tests run as root, since PostgreSQL refuses to run as root) and always
-stops it. `database` is parametrised over SQLite and PostgreSQL, so every test that takes
-`store` (or `database`) runs on both back-ends; each PostgreSQL test gets a fresh
-database. `database.execute()` reaches the rows behind the store's back, for tampering.
+`postgres` starts Debian's PostgreSQL binaries once per session with tests/pgserver.py
+(through `runuser -u postgres` when the tests run as root, since PostgreSQL refuses to run
+as root) and always stops it. `database` is parametrised over SQLite and PostgreSQL, so
+every test that takes `store` (or `database`) runs on both back-ends; each PostgreSQL test
+gets a fresh database. `database.execute()` reaches the rows behind the store's back, for
+tampering.
 """
 
 from __future__ import annotations
 
 import contextlib
-import glob
-import os
-import pwd
-import shutil
-import socket
 import sqlite3
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,152 +26,22 @@ from sqlalchemy import Engine, create_engine, text
 from governance.keyprovider import LocalKeyProvider
 from governance.store import LogStore, database_url_for
 from governance.vault import Vault
-
-_PG_TOOLS = ("initdb", "pg_ctl", "postgres")
-
-
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _postgres_bindir() -> Path | None:
-    """`pg_config --bindir` if it holds the server tools, else the newest Debian one."""
-    candidates: list[Path] = []
-    pg_config = shutil.which("pg_config")
-    if pg_config:
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            out = subprocess.run(
-                [pg_config, "--bindir"], capture_output=True, text=True, check=True, timeout=10
-            )
-            candidates.append(Path(out.stdout.strip()))
-
-    def major(path: str) -> float:
-        version = Path(path).parent.name
-        try:
-            return float(version)
-        except ValueError:
-            return -1.0
-
-    debian = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=major, reverse=True)
-    candidates.extend(Path(p) for p in debian)
-    for candidate in candidates:
-        if all(os.access(candidate / tool, os.X_OK) for tool in _PG_TOOLS):
-            return candidate
-    return None
-
-
-@dataclass
-class PostgresServer:
-    """A running throwaway cluster: trust auth, superuser `postgres`, loopback only."""
-
-    bindir: Path
-    root: Path
-    port: int
-    as_postgres: list[str]
-
-    @property
-    def data_dir(self) -> Path:
-        return self.root / "data"
-
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
-
-    def admin(self) -> psycopg.Connection[Any]:
-        """An autocommit connection to the `postgres` maintenance database."""
-        return psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
-        )
-
-    def run(self, *args: str, timeout: float = 60) -> None:
-        log = self.root / "ctl.log"
-        with log.open("ab") as out:
-            done = subprocess.run(
-                [*self.as_postgres, *args],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=timeout,
-                check=False,
-                cwd=self.root,
-            )
-        if done.returncode != 0:
-            tail = log.read_text(errors="replace")[-3000:]
-            raise RuntimeError(f"{args[0]} exited {done.returncode}:\n{tail}")
-
-
-def _start_postgres(bindir: Path) -> PostgresServer:
-    root = Path(tempfile.mkdtemp(prefix="pgstore-"))
-    as_postgres: list[str] = []
-    if os.geteuid() == 0:
-        owner = pwd.getpwnam("postgres")
-        os.chown(root, owner.pw_uid, owner.pw_gid)
-        as_postgres = ["runuser", "-u", "postgres", "--"]
-    server = PostgresServer(bindir, root, free_port(), as_postgres)
-    try:
-        server.run(
-            str(bindir / "initdb"),
-            "-D",
-            str(server.data_dir),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "-E",
-            "UTF8",
-            "--no-locale",
-            "--no-sync",
-        )
-        for _attempt in range(3):
-            options = (
-                f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1"
-                " -c fsync=off -c max_connections=50"
-            )
-            try:
-                server.run(
-                    str(bindir / "pg_ctl"),
-                    "start",
-                    "-w",
-                    "-t",
-                    "60",
-                    "-D",
-                    str(server.data_dir),
-                    "-l",
-                    str(root / "server.log"),
-                    "-o",
-                    options,
-                )
-                return server
-            except RuntimeError:  # most likely the port was taken meanwhile
-                server.port = free_port()
-        raise RuntimeError("PostgreSQL did not start; see " + str(root / "server.log"))
-    except BaseException:
-        shutil.rmtree(root, ignore_errors=True)
-        raise
+from tests.pgserver import PgServer, postgres_bindir, running_postgres
+from tests.pgserver import free_port as free_port  # re-exported: test_store.py imports it
 
 
 @pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
+def postgres() -> Iterator[PgServer]:
     """A real PostgreSQL server for the session, stopped and deleted at the end."""
-    bindir = _postgres_bindir()
+    bindir = postgres_bindir()
     if bindir is None:
         pytest.fail(
             "no PostgreSQL server binaries (initdb, pg_ctl, postgres) in `pg_config --bindir`"
             " or /usr/lib/postgresql/*/bin: install Debian's `postgresql` package"
             " (`make test` does so when it is missing)"
         )
-    server = _start_postgres(bindir)
-    try:
+    with running_postgres(bindir) as server:
         yield server
-    finally:
-        with contextlib.suppress(RuntimeError, subprocess.SubprocessError):
-            server.run(
-                str(bindir / "pg_ctl"), "stop", "-m", "immediate", "-D", str(server.data_dir)
-            )
-        shutil.rmtree(server.root, ignore_errors=True)
 
 
 @dataclass
@@ -187,7 +51,7 @@ class Database:
     kind: str  # "sqlite" or "postgresql"
     url: str
     tmp_path: Path
-    server: PostgresServer | None = None
+    server: PgServer | None = None
     name: str | None = None
     stores: list[LogStore] = field(default_factory=list)
     _raw: Engine | None = None
@@ -297,11 +161,10 @@ class Databases:
         if kind == "sqlite":
             database = Database(kind, database_url_for(self._tmp_path), self._tmp_path)
         elif kind == "postgresql":
-            server: PostgresServer = self._request.getfixturevalue("postgres")
+            server: PgServer = self._request.getfixturevalue("postgres")
             name = f"t_{uuid.uuid4().hex}"
-            with server.admin() as admin:
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            database = Database(kind, server.url(name), self._tmp_path, server, name)
+            url = server.create_database(name)
+            database = Database(kind, url, self._tmp_path, server, name)
         else:
             raise ValueError(kind)
         self._made.append(database)

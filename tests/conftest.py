@@ -30,6 +30,7 @@ from sidecar.detection import Detector, PresidioDetector
 from sidecar.server import Sidecar
 from sidecar.telemetry import Telemetry
 from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
+from tests.pgserver import PgServer, postgres_bindir, running_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_POLICIES = ROOT / "policies.yaml"
@@ -112,6 +113,20 @@ def captured() -> Iterator[Captured]:
     root.setLevel(previous)
 
 
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PgServer]:
+    """A real PostgreSQL server for the session, stopped and deleted at the end."""
+    bindir = postgres_bindir()
+    if bindir is None:
+        pytest.fail(
+            "no PostgreSQL server binaries (initdb, pg_ctl, postgres) in `pg_config --bindir`"
+            " or /usr/lib/postgresql/*/bin: install Debian's `postgresql` package"
+            " (`make test` does so when it is missing)"
+        )
+    with running_postgres(bindir) as server:
+        yield server
+
+
 @dataclass
 class Running:
     sidecar: Sidecar
@@ -153,6 +168,7 @@ async def sidecar_factory(
         workers: int = 4,
         reaper_interval_seconds: float = 0.05,
         database_url: str | None = None,
+        migrate: bool = True,
     ) -> Running:
         if policies is None:
             policies = load_policies_file(SHIPPED_POLICIES)
@@ -163,7 +179,7 @@ async def sidecar_factory(
             database_url or database_url_for(data_dir),
             Vault(LocalKeyProvider(data_dir / "keys" / "kek.json")),
         )
-        if database_url is None:
+        if migrate:
             store.migrate()
         sidecar = Sidecar(
             policies,

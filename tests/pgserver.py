@@ -87,6 +87,7 @@ class PgServer:
     port: int
     as_postgres: list[str]
     fsync: bool = False
+    max_connections: int = 50
 
     @property
     def data_dir(self) -> Path:
@@ -141,6 +142,26 @@ class PgServer:
             tail = log.read_text(errors="replace")[-3000:]
             raise RuntimeError(f"{args[0]} exited {done.returncode}:\n{tail}")
 
+    def start(self) -> None:
+        """(Re)start the server on its port and wait until it accepts connections."""
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+            f" -c fsync={'on' if self.fsync else 'off'} -c max_connections={self.max_connections}"
+        )
+        self.run(
+            str(self.bindir / "pg_ctl"),
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.root / "server.log"),
+            "-o",
+            options,
+        )
+
     def stop(self) -> None:
         """Stop the server at once (`pg_ctl stop -m immediate`); no error if it is down."""
         with contextlib.suppress(RuntimeError, subprocess.SubprocessError):
@@ -156,7 +177,7 @@ def _start(bindir: Path, *, fsync: bool, max_connections: int) -> PgServer:
         owner = pwd.getpwnam("postgres")
         os.chown(root, owner.pw_uid, owner.pw_gid)
         as_postgres = ["runuser", "-u", "postgres", "--"]
-    server = PgServer(bindir, root, free_port(), as_postgres, fsync)
+    server = PgServer(bindir, root, free_port(), as_postgres, fsync, max_connections)
     try:
         server.run(
             str(bindir / "initdb"),
@@ -172,24 +193,8 @@ def _start(bindir: Path, *, fsync: bool, max_connections: int) -> PgServer:
             "--no-sync",
         )
         for _attempt in range(_START_ATTEMPTS):
-            options = (
-                f"-p {server.port} -k {root} -c listen_addresses=127.0.0.1"
-                f" -c fsync={'on' if fsync else 'off'} -c max_connections={max_connections}"
-            )
             try:
-                server.run(
-                    str(bindir / "pg_ctl"),
-                    "start",
-                    "-w",
-                    "-t",
-                    "60",
-                    "-D",
-                    str(server.data_dir),
-                    "-l",
-                    str(root / "server.log"),
-                    "-o",
-                    options,
-                )
+                server.start()
                 return server
             except RuntimeError:  # most likely the port was taken meanwhile
                 server.port = free_port()

@@ -15,10 +15,12 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
+import psycopg
 import pytest
 
 from governance.policy import Policy
@@ -26,6 +28,7 @@ from sidecar.detection import Finding
 from sidecar.v1 import sidecar_pb2 as pb
 from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
 from tests.conftest import ROOT, Captured, SidecarFactory, minimal_policies
+from tests.pgserver import PgServer
 
 # Every canary is one the detector finds in TEXT (checked by the records scan below): a
 # hit in a decrypted record then means a plumbing fault, not a detection miss, which is
@@ -339,3 +342,33 @@ def _wait_for_port(process: subprocess.Popen[bytes], out_path: Path) -> int:
                 return int(line.rsplit(" ", 1)[1])
         time.sleep(0.1)
     raise AssertionError(f"server did not start (exit {process.poll()})")
+
+
+async def test_canaries_absent_from_postgresql_tables(
+    sidecar_factory: SidecarFactory, postgres: PgServer
+) -> None:
+    """With the log store on PostgreSQL, no table holds a canary, byte for byte."""
+    dbname = f"canary_{uuid.uuid4().hex[:12]}"
+    running = await sidecar_factory(database_url=postgres.create_database(dbname))
+    errors: list[str] = []
+    await _every_path(running.stub, errors)
+    assert len(running.records()) >= 3
+    await running.sidecar.recorder.stop()
+    running.sidecar.recorder.start()
+    with psycopg.connect(
+        host="127.0.0.1", port=postgres.port, user="postgres", dbname=dbname
+    ) as db:
+        tables = [
+            row[0]
+            for row in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ]
+        assert {"log_records", "data_keys"} <= set(tables)
+        blobs: list[tuple[str, str]] = []
+        for table in tables:
+            for row in db.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - our table names
+                for value in row:
+                    raw = bytes(value) if isinstance(value, bytes | memoryview) else str(value)
+                    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+                    blobs.append((table, text))
+    assert blobs
+    assert [(source, _hits(blob)) for source, blob in blobs if _hits(blob)] == []

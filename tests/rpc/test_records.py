@@ -6,7 +6,8 @@ import asyncio
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import grpc
@@ -14,6 +15,7 @@ import pytest
 
 from sidecar.v1 import sidecar_pb2 as pb
 from tests.conftest import SUBJECT_KEY, Running, SidecarFactory, minimal_policies
+from tests.pgserver import PgServer, running_postgres
 
 NAME = "Eleanor Quillfeather"
 EMAIL = "zq7.records@example.org"
@@ -140,7 +142,7 @@ async def test_store_down_is_unavailable_and_keeps_the_inference(
     """With the database unreachable, EndInference is UNAVAILABLE and can be retried later
     or aborted; nothing of the request is in the error."""
     missing = tmp_path_factory.mktemp("gone") / "no" / "such" / "dir" / "db.sqlite"
-    running: Running = await sidecar_factory(database_url=f"sqlite:///{missing}")
+    running: Running = await sidecar_factory(database_url=f"sqlite:///{missing}", migrate=False)
     begun = await _begin(running)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await running.stub.EndInference(
@@ -153,3 +155,36 @@ async def test_store_down_is_unavailable_and_keeps_the_inference(
         await running.stub.AbortInference(pb.AbortInferenceRequest(inference_id=begun.inference_id))
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
     assert len(running.sidecar.contexts) == 0  # aborting wipes even when it cannot record
+
+
+async def test_store_recovers_when_postgresql_returns(
+    sidecar_factory: SidecarFactory, postgres_for_outage: PgServer
+) -> None:
+    """PostgreSQL stops: EndInference is UNAVAILABLE and the inference is kept; once the
+    database is back, the same EndInference succeeds and its record is readable."""
+    server = postgres_for_outage
+    running: Running = await sidecar_factory(
+        database_url=server.create_database(f"outage_{uuid.uuid4().hex[:12]}")
+    )
+    begun = await _begin(running)
+    server.stop()
+    try:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await running.stub.EndInference(
+                pb.EndInferenceRequest(inference_id=begun.inference_id, output="bye")
+            )
+        assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert len(running.sidecar.contexts) == 1
+    finally:
+        server.start()
+    ended = await running.stub.EndInference(
+        pb.EndInferenceRequest(inference_id=begun.inference_id, output="bye")
+    )
+    assert _body(running, ended.log_record_id)["output"] == "bye"
+
+
+@pytest.fixture
+def postgres_for_outage() -> Iterator[PgServer]:
+    """A PostgreSQL server of this test's own, since the test stops and restarts it."""
+    with running_postgres() as server:
+        yield server

@@ -26,22 +26,8 @@ from sqlalchemy import Engine, create_engine, text
 from governance.keyprovider import LocalKeyProvider
 from governance.store import LogStore, database_url_for
 from governance.vault import Vault
-from tests.pgserver import PgServer, postgres_bindir, running_postgres
+from tests.pgserver import PgServer
 from tests.pgserver import free_port as free_port  # re-exported: test_store.py imports it
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PgServer]:
-    """A real PostgreSQL server for the session, stopped and deleted at the end."""
-    bindir = postgres_bindir()
-    if bindir is None:
-        pytest.fail(
-            "no PostgreSQL server binaries (initdb, pg_ctl, postgres) in `pg_config --bindir`"
-            " or /usr/lib/postgresql/*/bin: install Debian's `postgresql` package"
-            " (`make test` does so when it is missing)"
-        )
-    with running_postgres(bindir) as server:
-        yield server
 
 
 @dataclass

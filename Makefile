@@ -55,9 +55,11 @@ lint: dev
 protos: dev
 	$(PY) protos/generate.py
 
-## bench: Redact through gRPC vs stock Presidio in-process (prints a table, writes JSON)
-bench: dev
+## bench: Redact through gRPC vs stock Presidio in-process, then the encrypted log store
+## (records/s with and without encryption, seal/open MB/s); prints tables, writes JSON
+bench: dev system-deps
 	$(PY) -m bench.redact
+	$(PY) -m bench.store
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -108,6 +108,13 @@ class DataKey:
     scope: DataKeyScope
     _secret: bytes = field(repr=False)
     messages: int = 0
+    _aead: AESGCM | None = field(default=None, repr=False)
+
+    def aead(self) -> AESGCM:
+        """The key's AES-GCM cipher, built once (it is stateless and thread-safe)."""
+        if self._aead is None:
+            self._aead = AESGCM(self._secret)
+        return self._aead
 
     def __repr__(self) -> str:
         return f"<DataKey {self.key_id.hex()} {self.scope.tenant}/{self.scope.retention_class}>"
@@ -208,7 +215,7 @@ class Vault:
         header, body = sealed[:_SEAL_HEADER], sealed[_SEAL_HEADER:]
         nonce = header[-NONCE_BYTES:]
         try:
-            return AESGCM(key._secret).decrypt(nonce, body, header + aad)
+            return key.aead().decrypt(nonce, body, header + aad)
         except InvalidTag:
             raise SealError("cannot unseal record") from None
 
@@ -216,4 +223,4 @@ class Vault:
 def _seal_with(key: DataKey, plaintext: bytes, *, aad: bytes, nonce: bytes) -> bytes:
     """Seal with a given nonce: for test vectors only; production nonces are random."""
     header = _SEAL_MAGIC + bytes([FORMAT]) + key.key_id + nonce
-    return header + AESGCM(key._secret).encrypt(nonce, plaintext, header + aad)
+    return header + key.aead().encrypt(nonce, plaintext, header + aad)

@@ -202,7 +202,9 @@ class ContextStore:
     def reap(self) -> int:
         """Wipe every expired context; returns how many."""
         now = self._clock()
-        expired = [c for c in self._contexts.values() if now >= c.expires_at]
+        # A busy context is being ended or streamed: that call checks expiry itself, so
+        # an inference never leaves both its own record and an "expired" one.
+        expired = [c for c in self._contexts.values() if now >= c.expires_at and not c.busy]
         for context in expired:
             self._drop(context, expired=True)
         if expired:

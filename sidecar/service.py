@@ -108,8 +108,6 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
 
     def _on_expire(self, ctx: InferenceContext) -> None:
         """An inference ran out of time: leave its record (input only), in the background."""
-        if ctx.busy:
-            return  # the call holding it writes the record (or fails) itself
         retained = inference_retained(
             ctx,
             output=None,
@@ -548,6 +546,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         try:
             return await asyncio.wait_for(anext(chunks, None), timeout=max(remaining, 0.0))
         except TimeoutError:
+            self._contexts.check(ctx)  # expires it (leaving its record) and raises
             raise ContextNotFound("inference expired (its TTL ran out)") from None
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 import pytest
+import sqlalchemy as sa
 
 from sidecar.v1 import sidecar_pb2 as pb
 from tests.conftest import SUBJECT_KEY, Running, SidecarFactory, minimal_policies
@@ -35,10 +36,17 @@ async def _begin(running: Running, **extra: Any) -> pb.BeginInferenceResponse:
     )
 
 
-@pytest.fixture(scope="module")
-async def recorded(sidecar_factory: SidecarFactory) -> Running:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+async def recorded(
+    request: pytest.FixtureRequest, sidecar_factory: SidecarFactory, postgres: PgServer
+) -> Running:
+    """A sidecar whose log store is SQLite or PostgreSQL: these tests run on both."""
+    url = None
+    if request.param == "postgresql":
+        url = postgres.create_database(f"records_{uuid.uuid4().hex[:12]}")
     running: Running = await sidecar_factory(
-        minimal_policies(inference="ttl_seconds: 60\n      max_ttl_seconds: 600")
+        minimal_policies(inference="ttl_seconds: 60\n      max_ttl_seconds: 600"),
+        database_url=url,
     )
     return running
 
@@ -65,10 +73,11 @@ async def test_end_inference_leaves_a_redacted_record(recorded: Running) -> None
         assert raw not in text
     token = hmac.new(SUBJECT_KEY, SUBJECT.encode(), hashlib.sha256).hexdigest()
     with recorded.store._engine.connect() as db:  # the raw subject id is not stored at all
-        rows = db.exec_driver_sql(
-            "SELECT subject_token FROM log_records WHERE record_id = ?", (ended.log_record_id,)
+        rows = db.execute(
+            sa.text("SELECT subject_token FROM log_records WHERE record_id = :id"),
+            {"id": ended.log_record_id},
         ).all()
-    assert rows == [(token,)]
+    assert [tuple(row) for row in rows] == [(token,)]
 
 
 async def test_stream_output_last_reply_carries_record_id(recorded: Running) -> None:

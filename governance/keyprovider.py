@@ -29,7 +29,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from governance.errors import KeyFileError
-from governance.vault import KEY_BYTES, NONCE_BYTES, SealError
+from governance.vault import KEK_ID_BYTES, KEY_BYTES, NONCE_BYTES, SealError
 
 __all__ = ["KekVersion", "LocalKeyProvider"]
 
@@ -58,6 +58,7 @@ class LocalKeyProvider:
         if not path.exists() and not create:
             raise KeyFileError(f"{path}: no key file (the sidecar creates it on first start)")
         if not path.exists():
+            self._kek_id = os.urandom(KEK_ID_BYTES)
             self._primary = 1
             self._keys: dict[int, bytes | None] = {1: AESGCM.generate_key(bit_length=256)}
             self._created: dict[int, str] = {1: _now()}
@@ -69,6 +70,9 @@ class LocalKeyProvider:
         return f"<LocalKeyProvider {self._path} primary v{self._primary}>"
 
     # -- KeyProvider ------------------------------------------------------------------
+
+    def key_id(self) -> bytes:
+        return self._kek_id
 
     def primary_version(self) -> int:
         return self._primary
@@ -153,7 +157,7 @@ class LocalKeyProvider:
 
     def _load(self) -> None:
         failure = ""
-        loaded: tuple[dict[int, bytes | None], dict[int, str], int] | None = None
+        loaded: tuple[bytes, dict[int, bytes | None], dict[int, str], int] | None = None
         try:
             loaded = self._parse()
         except KeyFileError:
@@ -163,15 +167,18 @@ class LocalKeyProvider:
             failure = type(err).__name__
         if failure or loaded is None:
             raise KeyFileError(f"{self._path}: cannot read key file ({failure})")
-        self._keys, self._created, self._primary = loaded
+        self._kek_id, self._keys, self._created, self._primary = loaded
 
-    def _parse(self) -> tuple[dict[int, bytes | None], dict[int, str], int]:
+    def _parse(self) -> tuple[bytes, dict[int, bytes | None], dict[int, str], int]:
         mode = stat.S_IMODE(self._path.stat().st_mode)
         if mode & 0o077:
             raise KeyFileError(f"{self._path}: mode {mode:04o} lets others read keys; chmod 600")
         data = json.loads(self._path.read_text(encoding="utf-8"))
         if not isinstance(data, dict) or data.get("format") != _FILE_FORMAT:
             raise KeyFileError(f"{self._path}: unsupported key file format")
+        kek_id = bytes.fromhex(data["kek_id"])
+        if len(kek_id) != KEK_ID_BYTES:
+            raise KeyFileError(f"{self._path}: kek_id must be {KEK_ID_BYTES} bytes")
         keys: dict[int, bytes | None] = {}
         created: dict[int, str] = {}
         for entry in data["versions"]:
@@ -188,11 +195,12 @@ class LocalKeyProvider:
         primary = int(data["primary"])
         if keys.get(primary) is None:
             raise KeyFileError(f"{self._path}: primary KEK version {primary} is missing")
-        return keys, created, primary
+        return kek_id, keys, created, primary
 
     def _save(self, *, create: bool = False) -> None:
         data = {
             "format": _FILE_FORMAT,
+            "kek_id": self._kek_id.hex(),
             "primary": self._primary,
             "versions": [
                 {

@@ -10,9 +10,9 @@ The whole header is authenticated with the caller's associated data (record id, 
 retention class, creation time), so a ciphertext moved to another row, tenant or class,
 or given another header, fails to open.
 
-Wrapped DEK (format 1): b"PW" | 0x01 | KEK version (u32 BE) | nonce (12) | ciphertext |
-tag (16), authenticated with the DEK's id and scope, so a wrapped key cannot be moved to
-another scope either.
+Wrapped DEK (format 1): b"PW" | 0x01 | KEK id (8) | KEK version (u32 BE) | nonce (12) |
+ciphertext | tag (16), authenticated with the KEK id and the DEK's id and scope, so a
+wrapped key cannot be moved to another scope either, and names the KEK that opens it.
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 KEY_BYTES = 32
 _SEAL_HEADER = len(_SEAL_MAGIC) + 1 + KEY_ID_BYTES + NONCE_BYTES
-_WRAP_HEADER = len(_WRAP_MAGIC) + 1 + 4
+KEK_ID_BYTES = 8
+_WRAP_HEADER = len(_WRAP_MAGIC) + 1 + KEK_ID_BYTES + 4
 # NIST SP 800-38D bounds random 96-bit nonces to 2^32 encryptions per key; we stay four
 # times below it and roll over to a new DEK generation instead.
 MAX_MESSAGES_PER_DEK = 2**30
@@ -130,6 +131,10 @@ class KeyProvider(Protocol):
     see governance/keyprovider.py for the local-file provider.
     """
 
+    def key_id(self) -> bytes:
+        """A stable 8-byte id of this KEK (all its versions); written into wrapped keys."""
+        ...
+
     def primary_version(self) -> int: ...
 
     def wrap(self, plaintext: bytes, *, aad: bytes) -> tuple[int, bytes]:
@@ -173,8 +178,9 @@ class Vault:
         return DataKey(key_id, scope, secret), self._wrap(key_id, scope, secret)
 
     def _wrap(self, key_id: bytes, scope: DataKeyScope, secret: bytes) -> WrappedKey:
-        version, blob = self._provider.wrap(secret, aad=scope.aad(key_id))
-        header = _WRAP_MAGIC + bytes([FORMAT]) + struct.pack(">I", version)
+        kek_id = self._provider.key_id()
+        version, blob = self._provider.wrap(secret, aad=kek_id + scope.aad(key_id))
+        header = _WRAP_MAGIC + bytes([FORMAT]) + kek_id + struct.pack(">I", version)
         return WrappedKey(key_id, scope, version, header + blob)
 
     def open_data_key(self, wrapped: WrappedKey, *, messages: int = 0) -> DataKey:
@@ -182,11 +188,17 @@ class Vault:
         blob = wrapped.blob
         if len(blob) < _WRAP_HEADER or blob[:2] != _WRAP_MAGIC or blob[2] != FORMAT:
             raise SealError(f"data key {wrapped.key_id.hex()}: cannot unwrap")
-        (version,) = struct.unpack(">I", blob[3:_WRAP_HEADER])
+        kek_id = blob[3 : 3 + KEK_ID_BYTES]
+        (version,) = struct.unpack(">I", blob[3 + KEK_ID_BYTES : _WRAP_HEADER])
+        if kek_id != self._provider.key_id():
+            raise SealError(
+                f"data key {wrapped.key_id.hex()}: wrapped under KEK {kek_id.hex()}, "
+                f"not this key provider's {self._provider.key_id().hex()}"
+            )
         if version != wrapped.kek_version:
             raise SealError(f"data key {wrapped.key_id.hex()}: cannot unwrap")
         secret = self._provider.unwrap(
-            version, blob[_WRAP_HEADER:], aad=wrapped.scope.aad(wrapped.key_id)
+            version, blob[_WRAP_HEADER:], aad=kek_id + wrapped.scope.aad(wrapped.key_id)
         )
         if len(secret) != KEY_BYTES:
             raise SealError(f"data key {wrapped.key_id.hex()}: cannot unwrap")

@@ -8,8 +8,8 @@ seal.json: records sealed by `governance.vault._seal_with` (format 1), each cros
 here against the documented layout built with a fixed-key AESGCM:
     b"PS" | 0x01 | key id (16) | nonce (12) | AESGCM(dek).encrypt(nonce, pt, header + aad)
 wrap.json: DEKs wrapped the way LocalKeyProvider does it under fixed KEKs and nonces:
-    b"PW" | 0x01 | KEK version (u32 BE) | nonce (12) |
-    AESGCM(kek).encrypt(nonce, dek, b"kek/1" | version (u32 BE) | scope.aad(key id))
+    b"PW" | 0x01 | KEK id (8) | KEK version (u32 BE) | nonce (12) |
+    AESGCM(kek).encrypt(nonce, dek, b"kek/1" | version (u32 BE) | KEK id | scope.aad(key id))
 Every key here is a public test value; none is used anywhere else.
 """
 
@@ -73,6 +73,7 @@ SEAL_CASES: tuple[tuple[str, bytes, bytes, DataKeyScope, dict[str, str], bytes, 
     ("second-key", KEY_ID_B, DEK_B, SCOPE_B, RECORD_2, bytes(range(36, 48)), b"{}"),
 )
 
+KEK_ID = bytes.fromhex("6b656b2d74657374")  # "kek-test"
 # name, KEK version, key id, scope, DEK, nonce
 WRAP_CASES: tuple[tuple[str, int, bytes, DataKeyScope, bytes, bytes], ...] = (
     ("kek-v1", 1, KEY_ID_A, SCOPE_A, DEK_A, bytes(range(100, 112))),
@@ -121,9 +122,9 @@ def wrap_vectors() -> dict[str, Any]:
     for name, version, key_id, scope, dek, nonce in WRAP_CASES:
         scope_aad = scope.aad(key_id)
         inner = AESGCM(KEKS[version]).encrypt(
-            nonce, dek, b"kek/1" + struct.pack(">I", version) + scope_aad
+            nonce, dek, b"kek/1" + struct.pack(">I", version) + KEK_ID + scope_aad
         )
-        blob = b"PW" + bytes([1]) + struct.pack(">I", version) + nonce + inner
+        blob = b"PW" + bytes([1]) + KEK_ID + struct.pack(">I", version) + nonce + inner
         cases.append(
             {
                 "name": name,
@@ -137,7 +138,7 @@ def wrap_vectors() -> dict[str, Any]:
             }
         )
     keks = {str(version): kek.hex() for version, kek in sorted(KEKS.items())}
-    return {"format": 1, "keks": keks, "cases": cases}
+    return {"format": 1, "kek_id": KEK_ID.hex(), "keks": keks, "cases": cases}
 
 
 def render() -> dict[str, str]:

@@ -67,7 +67,8 @@ def _write_key_file(path: Path, keks: dict[int, bytes | None], primary: int) -> 
         }
         for version, kek in sorted(keks.items())
     ]
-    path.write_text(json.dumps({"format": 1, "primary": primary, "versions": versions}))
+    document = {"format": 1, "kek_id": WRAP["kek_id"], "primary": primary, "versions": versions}
+    path.write_text(json.dumps(document))
     path.chmod(0o600)
 
 
@@ -191,7 +192,8 @@ def test_wrap_vectors_refused_after_kek_retired(tmp_path: Path) -> None:
 def test_wrap_written_by_provider_matches_documented_layout(
     vector_provider: LocalKeyProvider, scope: DataKeyScope
 ) -> None:
-    """A fresh wrap is b"PW" | 0x01 | u32 version | nonce | AESGCM(kek) over the scope AAD."""
+    """A fresh wrap is b"PW" | 0x01 | KEK id | u32 version | nonce | AESGCM(kek) over the
+    KEK id and scope AAD."""
     vault = Vault(vector_provider)
     key, wrapped = vault.new_data_key(scope)
     blob = wrapped.blob
@@ -199,10 +201,12 @@ def test_wrap_written_by_provider_matches_documented_layout(
 
     assert blob[:2] == b"PW"
     assert blob[2] == 0x01
-    assert struct.unpack(">I", blob[3:7]) == (version,) == (wrapped.kek_version,)
+    kek_id = bytes.fromhex(WRAP["kek_id"])
+    assert blob[3:11] == kek_id == vector_provider.key_id()
+    assert struct.unpack(">I", blob[11:15]) == (version,) == (wrapped.kek_version,)
     kek = bytes.fromhex(WRAP["keks"][str(version)])
-    aad = b"kek/1" + struct.pack(">I", version) + scope.aad(wrapped.key_id)
-    dek = AESGCM(kek).decrypt(blob[7:19], blob[19:], aad)
+    aad = b"kek/1" + struct.pack(">I", version) + kek_id + scope.aad(wrapped.key_id)
+    dek = AESGCM(kek).decrypt(blob[15:27], blob[27:], aad)
     assert len(dek) == 32
     sealed = vault.seal(key, b"payload", aad=b"row")
     assert vault.unseal(DataKey(wrapped.key_id, scope, dek), sealed, aad=b"row") == b"payload"

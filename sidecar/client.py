@@ -11,6 +11,7 @@ never as grpc.RpcError.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
@@ -84,6 +85,19 @@ def _translate(err: grpc.RpcError) -> SidecarClientError:
     code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
     details = (err.details() if hasattr(err, "details") else "") or ""
     return _BY_CODE.get(code, SidecarClientError)(code, details)
+
+
+async def _translate_stream(call: Any, err: grpc.RpcError) -> SidecarClientError:
+    """The stream's own final status, not a local error from writing into a call that the
+    sidecar already ended (grpc reports that race as INTERNAL "Internal error from Core")."""
+    try:
+        code = await call.code()
+        details = await call.details()
+    except (grpc.RpcError, asyncio.CancelledError):
+        return _translate(err)
+    if code is None or code == grpc.StatusCode.OK:
+        return _translate(err)
+    return _BY_CODE.get(code, SidecarClientError)(code, details or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,15 +401,15 @@ class AsyncInference(_InferenceState):
                     yield pb.OutputChunk(text=piece)
             yield pb.OutputChunk(last=True)
 
+        call = self._client._stub.StreamOutput(chunks(), timeout=self._client._timeout)
         try:
-            call = self._client._stub.StreamOutput(chunks(), timeout=self._client._timeout)
             async for reply in call:
                 text = self._take(reply)
                 if text:
                     yield text
         except grpc.RpcError as err:
             self.ended = True
-            raise _translate(err) from None
+            raise await _translate_stream(call, err) from None
 
     async def abort(self) -> None:
         if self.ended:

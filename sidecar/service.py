@@ -476,6 +476,19 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
     async def _stream(
         self, chunks: AsyncIterator[pb.OutputChunk], span: RpcSpan
     ) -> AsyncGenerator[pb.OutputChunk, None]:
+        try:
+            async for reply in self._stream_checked(chunks, span):
+                yield reply
+        except Exception:
+            # Read (and drop) what the caller is still sending before the error goes
+            # out: a client still writing into a call we ended sees gRPC's local
+            # "Internal error from Core" instead of our status.
+            await _drain(chunks)
+            raise
+
+    async def _stream_checked(
+        self, chunks: AsyncIterator[pb.OutputChunk], span: RpcSpan
+    ) -> AsyncGenerator[pb.OutputChunk, None]:
         first = await anext(chunks, None)
         if first is None:
             raise RequestError(
@@ -548,6 +561,17 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         except TimeoutError:
             self._contexts.check(ctx)  # expires it (leaving its record) and raises
             raise ContextNotFound("inference expired (its TTL ran out)") from None
+
+
+async def _drain(chunks: AsyncIterator[pb.OutputChunk], *, seconds: float = 1.0) -> None:
+    """Discard the caller's remaining chunks, for at most `seconds` and 10,000 chunks."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(seconds):
+            count = 0
+            async for _ in chunks:
+                count += 1
+                if count >= 10_000:
+                    break
 
 
 class _OutputStream:

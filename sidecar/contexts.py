@@ -183,10 +183,6 @@ class ContextStore:
         """Remove and wipe a context (end, abort, stream end)."""
         self._drop(context, expired=False)
 
-    def discard(self, inference_id: str) -> None:
-        """Abort: wipe a context. Raises ContextNotFound if there is none."""
-        self._drop(self.get(inference_id), expired=False)
-
     def _drop(self, context: InferenceContext, *, expired: bool) -> None:
         if self._contexts.get(context.inference_id) is context:
             del self._contexts[context.inference_id]

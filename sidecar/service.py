@@ -377,7 +377,9 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
     ) -> pb.AbortInferenceResponse:
         async with self._call("AbortInference", context) as span:
             inference_id = self._inference_id(request.inference_id)
-            ctx = self._contexts.claim(inference_id)
+            # Not claim(): an abort must also stop an inference another call is ending or
+            # streaming; that call finds it wiped at its next check and fails NOT_FOUND.
+            ctx = self._contexts.get(inference_id)
             span.set(inference_id=inference_id)  # only once known: callers may send anything
             retained = inference_retained(
                 ctx,

@@ -127,3 +127,34 @@ async def test_request_id_is_generated_not_taken_from_the_caller(
     details = caught.value.details() or ""
     assert "078-05-1120" not in details
     assert re.search(r"\[request [0-9a-f]{16}\]$", details), details
+
+
+async def test_abort_stops_a_running_stream(stub: pb_grpc.PrivacySidecarStub) -> None:
+    """AbortInference wipes an inference whose output is being streamed; the stream then
+    ends NOT_FOUND instead of releasing anything more."""
+    inference_id = await _begin(stub)
+    queue: asyncio.Queue[pb.OutputChunk | None] = asyncio.Queue()
+    await queue.put(pb.OutputChunk(inference_id=inference_id, text="hello there friend "))
+
+    async def chunks() -> AsyncIterator[pb.OutputChunk]:
+        while (chunk := await queue.get()) is not None:
+            yield chunk
+
+    call = stub.StreamOutput(chunks(), timeout=10)
+    first = await call.read()
+    assert isinstance(first, pb.OutputChunk)
+    assert first.text == "hello there friend "
+    await stub.AbortInference(pb.AbortInferenceRequest(inference_id=inference_id))
+    await queue.put(pb.OutputChunk(text="Call +1 202 555 0147 now"))
+    await queue.put(None)
+    released: list[str] = []
+
+    async def rest() -> None:
+        while (reply := await call.read()) is not grpc.aio.EOF:
+            assert isinstance(reply, pb.OutputChunk)
+            released.append(reply.text)
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await rest()
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert not any("555" in text for text in released)

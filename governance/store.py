@@ -8,32 +8,24 @@ associated data survives the database unchanged, whatever its timestamp precisio
 
 from __future__ import annotations
 
-import random
-import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Engine,
-    ForeignKey,
-    Integer,
-    LargeBinary,
-    String,
-    UniqueConstraint,
-    create_engine,
-    event,
-    select,
-    update,
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from governance.database import (
+    Database,
+    StoreUnavailable,
+    WriteConflict,
+    database_url_for,
+    from_micros,
+    micros,
 )
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
-
-from governance.errors import GovernanceError
+from governance.tables import DataKeyRow, RecordRow
 from governance.vault import (
     DataKey,
     DataKeyScope,
@@ -44,76 +36,16 @@ from governance.vault import (
 )
 
 __all__ = [
+    "CreatedKey",
     "LogStore",
     "NewRecord",
     "OpenedRecord",
     "StoreUnavailable",
     "UnreadableRecord",
+    "Written",
     "database_url_for",
     "micros",
 ]
-
-SCHEMA_VERSION = 1
-_PUT_ATTEMPTS = 8
-
-
-class StoreUnavailable(GovernanceError):
-    """The database cannot be reached or refused the operation; nothing was written."""
-
-
-class _Base(DeclarativeBase):
-    pass
-
-
-class _SchemaVersion(_Base):
-    __tablename__ = "schema_version"
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-
-
-class _DataKeyRow(_Base):
-    __tablename__ = "data_keys"
-    __table_args__ = (UniqueConstraint("tenant", "retention_class", "bucket", "generation"),)
-    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    tenant: Mapped[str] = mapped_column(String(128))
-    retention_class: Mapped[str] = mapped_column(String(64))
-    bucket: Mapped[str] = mapped_column(String(16))
-    generation: Mapped[int] = mapped_column(Integer)
-    kek_version: Mapped[int] = mapped_column(Integer)
-    wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    messages: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_us: Mapped[int] = mapped_column(BigInteger)
-    destroyed_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-
-
-class _RecordRow(_Base):
-    __tablename__ = "log_records"
-    record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    tenant: Mapped[str] = mapped_column(String(128), index=True)
-    retention_class: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))
-    model: Mapped[str] = mapped_column(String(128))
-    created_us: Mapped[int] = mapped_column(BigInteger, index=True)
-    expires_us: Mapped[int] = mapped_column(BigInteger, index=True)
-    key_id: Mapped[str] = mapped_column(ForeignKey("data_keys.key_id"), index=True)
-    sealed: Mapped[bytes] = mapped_column(LargeBinary)
-    subject_token: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-
-
-def micros(moment: datetime) -> int:
-    """Aware datetime -> integer microseconds since the Unix epoch."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime")
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def _from_micros(value: int) -> datetime:
-    return datetime.fromtimestamp(value // 1_000_000, tz=UTC).replace(microsecond=value % 1_000_000)
-
-
-def database_url_for(data_dir: Path) -> str:
-    """The default database: SQLite under the data dir."""
-    return f"sqlite:///{data_dir / 'sidecar.db'}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,60 +97,51 @@ def _aad_of(record_id: str, tenant: str, retention_class: str, created_us: int) 
     )
 
 
-def _enable_sqlite_pragmas(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")  # a committed record survives power loss
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.close()
+@dataclass(frozen=True, slots=True)
+class Written:
+    """Where a record went: its id and the data key that sealed it."""
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # Take the write lock up front: two writers upgrading from a read lock deadlock.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    record_id: str
+    key_id: str
+    retention_class: str
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedKey:
+    """A data key created while writing (for the audit ledger); metadata only."""
+
+    key_id: str
+    tenant: str
+    retention_class: str
+    bucket: str
+    generation: int
+    kek_version: int
 
 
 class LogStore:
-    """Sealed records and their data keys behind one SQLAlchemy engine."""
+    """Sealed records and their data keys in a Database."""
 
-    def __init__(self, url: str, vault: Vault, *, bucket_format: str = "%Y-%m-%d") -> None:
+    def __init__(
+        self, database: Database | str, vault: Vault, *, bucket_format: str = "%Y-%m-%d"
+    ) -> None:
+        self.database = database if isinstance(database, Database) else Database(database)
         self._vault = vault
         self._bucket_format = bucket_format
         self._keys: dict[str, DataKey] = {}
-        try:
-            # hide_parameters: no bound value (ciphertext, tokens) in exception messages.
-            self._engine = create_engine(url, hide_parameters=True, pool_pre_ping=True)
-        except (SQLAlchemyError, ValueError) as err:
-            raise StoreUnavailable(f"cannot use database ({type(err).__name__})") from None
-        self.is_sqlite = self._engine.dialect.name == "sqlite"
-        if self.is_sqlite:
-            _enable_sqlite_pragmas(self._engine)
 
     def __repr__(self) -> str:
-        return f"<LogStore {self._engine.dialect.name}>"
+        return f"<LogStore {self.database.engine.dialect.name}>"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database.is_sqlite
 
     def close(self) -> None:
-        self._engine.dispose()
+        self.database.close()
 
     def migrate(self) -> int:
         """Create or upgrade the schema; returns the schema version now in place."""
-        try:
-            _Base.metadata.create_all(self._engine)
-            with Session(self._engine) as session, session.begin():
-                current = session.scalar(select(_SchemaVersion.version))
-                if current is None:
-                    session.add(_SchemaVersion(version=SCHEMA_VERSION))
-                elif current > SCHEMA_VERSION:
-                    raise StoreUnavailable(
-                        f"database schema v{current} is newer than this sidecar (v{SCHEMA_VERSION})"
-                    )
-        except SQLAlchemyError as err:
-            raise StoreUnavailable(f"cannot migrate database ({type(err).__name__})") from None
-        return SCHEMA_VERSION
+        return self.database.migrate()
 
     # -- writing --------------------------------------------------------------------------
 
@@ -229,42 +152,45 @@ class LogStore:
         """
         if not records:
             return []
-        for attempt in range(_PUT_ATTEMPTS):
-            try:
-                return self._put_once(records)
-            except IntegrityError:
-                # Another writer created the same DEK generation first: retry, spread out.
-                time.sleep(0.005 * (attempt + 1) * random.random())  # noqa: S311 - jitter
-                continue
-            except OperationalError as err:
-                raise StoreUnavailable(f"database unavailable ({type(err).__name__})") from None
-            except SQLAlchemyError as err:
-                raise StoreUnavailable(f"database write failed ({type(err).__name__})") from None
-        raise StoreUnavailable("database write failed (data key contention)")
+        written = self.database.write(lambda session: self.put_in(session, records)[0])
+        return [w.record_id for w in written]
 
-    def _put_once(self, records: Sequence[NewRecord]) -> list[str]:
+    def put_in(
+        self, session: Session, records: Sequence[NewRecord]
+    ) -> tuple[list[Written], list[CreatedKey]]:
+        """Seal and insert records inside the caller's transaction.
+
+        Returns where each record went and the data keys created for them. Raises
+        WriteConflict when another writer created the same key generation first.
+        """
         by_scope: dict[tuple[str, str, str], list[tuple[int, NewRecord]]] = {}
         for index, record in enumerate(records):
             bucket = record.created_at.astimezone(UTC).strftime(self._bucket_format)
             scope = (record.tenant, record.retention_class, bucket)
             by_scope.setdefault(scope, []).append((index, record))
-        ids = [""] * len(records)
+        written: list[Written | None] = [None] * len(records)
+        created: list[CreatedKey] = []
         cap = self._vault.message_cap
-        with Session(self._engine) as session, session.begin():
-            for (tenant, retention_class, bucket), entries in by_scope.items():
-                # A batch larger than one DEK's message cap spreads over generations.
-                for start in range(0, len(entries), cap):
-                    chunk = entries[start : start + cap]
-                    key = self._data_key_for(session, tenant, retention_class, bucket, len(chunk))
-                    self._seal_into(session, key, chunk, ids)
-        return ids
+        for (tenant, retention_class, bucket), entries in by_scope.items():
+            # A batch larger than one DEK's message cap spreads over generations.
+            for start in range(0, len(entries), cap):
+                chunk = entries[start : start + cap]
+                key = self._data_key_for(
+                    session, tenant, retention_class, bucket, len(chunk), created
+                )
+                self._seal_into(session, key, chunk, written)
+        try:
+            session.flush()
+        except IntegrityError:
+            raise WriteConflict("database write conflict (IntegrityError)") from None
+        return [w for w in written if w is not None], created
 
     def _seal_into(
         self,
         session: Session,
         key: DataKey,
         entries: Sequence[tuple[int, NewRecord]],
-        ids: list[str],
+        written: list[Written | None],
     ) -> None:
         tenant, retention_class = key.scope.tenant, key.scope.retention_class
         for index, record in entries:
@@ -276,7 +202,7 @@ class LogStore:
                 aad=_aad_of(record_id, tenant, retention_class, created_us),
             )
             session.add(
-                _RecordRow(
+                RecordRow(
                     record_id=record_id,
                     tenant=tenant,
                     retention_class=retention_class,
@@ -289,20 +215,26 @@ class LogStore:
                     subject_token=record.subject_token,
                 )
             )
-            ids[index] = record_id
+            written[index] = Written(record_id, key.key_id.hex(), retention_class)
 
     def _data_key_for(
-        self, session: Session, tenant: str, retention_class: str, bucket: str, count: int
+        self,
+        session: Session,
+        tenant: str,
+        retention_class: str,
+        bucket: str,
+        count: int,
+        created: list[CreatedKey],
     ) -> DataKey:
         """The scope's current DEK with room for `count` more messages, locked for us."""
         query = (
-            select(_DataKeyRow)
+            select(DataKeyRow)
             .where(
-                _DataKeyRow.tenant == tenant,
-                _DataKeyRow.retention_class == retention_class,
-                _DataKeyRow.bucket == bucket,
+                DataKeyRow.tenant == tenant,
+                DataKeyRow.retention_class == retention_class,
+                DataKeyRow.bucket == bucket,
             )
-            .order_by(_DataKeyRow.generation.desc())
+            .order_by(DataKeyRow.generation.desc())
             .limit(1)
             .with_for_update()
         )
@@ -312,7 +244,7 @@ class LogStore:
             generation = 0 if row is None else row.generation + 1
             scope = DataKeyScope(tenant, retention_class, bucket, generation)
             key, wrapped = self._vault.new_data_key(scope)
-            row = _DataKeyRow(
+            row = DataKeyRow(
                 key_id=key.key_id.hex(),
                 tenant=tenant,
                 retention_class=retention_class,
@@ -324,18 +256,24 @@ class LogStore:
                 created_us=micros(datetime.now(UTC)),
             )
             session.add(row)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:
+                raise WriteConflict("database write conflict (IntegrityError)") from None
             self._keys[row.key_id] = key
+            created.append(
+                CreatedKey(row.key_id, tenant, retention_class, bucket, generation, row.kek_version)
+            )
         key = self._open(row)
         key.messages = row.messages
         session.execute(
-            update(_DataKeyRow)
-            .where(_DataKeyRow.key_id == row.key_id)
-            .values(messages=_DataKeyRow.messages + count)
+            update(DataKeyRow)
+            .where(DataKeyRow.key_id == row.key_id)
+            .values(messages=DataKeyRow.messages + count)
         )
         return key
 
-    def _open(self, row: _DataKeyRow) -> DataKey:
+    def _open(self, row: DataKeyRow) -> DataKey:
         cached = self._keys.get(row.key_id)
         if cached is not None:
             return cached
@@ -362,27 +300,24 @@ class LogStore:
         model: str | None = None,
     ) -> Iterator[OpenedRecord | UnreadableRecord]:
         """Decrypt matching records in creation order; failures come back by id only."""
-        query = select(_RecordRow, _DataKeyRow).join(
-            _DataKeyRow, _RecordRow.key_id == _DataKeyRow.key_id
+        query = select(RecordRow, DataKeyRow).join(
+            DataKeyRow, RecordRow.key_id == DataKeyRow.key_id
         )
         if since is not None:
-            query = query.where(_RecordRow.created_us >= micros(since))
+            query = query.where(RecordRow.created_us >= micros(since))
         if until is not None:
-            query = query.where(_RecordRow.created_us < micros(until))
+            query = query.where(RecordRow.created_us < micros(until))
         if tenant is not None:
-            query = query.where(_RecordRow.tenant == tenant)
+            query = query.where(RecordRow.tenant == tenant)
         if model is not None:
-            query = query.where(_RecordRow.model == model)
-        query = query.order_by(_RecordRow.created_us, _RecordRow.record_id)
-        try:
-            with Session(self._engine) as session:
-                rows = session.execute(query).all()
-        except SQLAlchemyError as err:
-            raise StoreUnavailable(f"database read failed ({type(err).__name__})") from None
+            query = query.where(RecordRow.model == model)
+        query = query.order_by(RecordRow.created_us, RecordRow.record_id)
+        with self.database.reading() as session:
+            rows = session.execute(query).all()
         for record, key_row in rows:
             yield self._unseal(record, key_row)
 
-    def _unseal(self, record: _RecordRow, key_row: _DataKeyRow) -> OpenedRecord | UnreadableRecord:
+    def _unseal(self, record: RecordRow, key_row: DataKeyRow) -> OpenedRecord | UnreadableRecord:
         if key_row.wrapped is None:
             return UnreadableRecord(record.record_id, "data key destroyed")
         try:
@@ -402,8 +337,8 @@ class LogStore:
             record.retention_class,
             record.kind,
             record.model,
-            _from_micros(record.created_us),
-            _from_micros(record.expires_us),
+            from_micros(record.created_us),
+            from_micros(record.expires_us),
             plaintext,
         )
 
@@ -411,51 +346,50 @@ class LogStore:
 
     def shred(self, key_id: str) -> None:
         """Crypto-shred: destroy a DEK; every record sealed under it becomes unreadable."""
-        try:
-            with Session(self._engine) as session, session.begin():
-                session.execute(
-                    update(_DataKeyRow)
-                    .where(_DataKeyRow.key_id == key_id)
-                    .values(wrapped=None, destroyed_us=micros(datetime.now(UTC)))
-                )
-        except SQLAlchemyError as err:
-            raise StoreUnavailable(f"database write failed ({type(err).__name__})") from None
+        with self.database.transaction() as session:
+            self.shred_in(session, key_id)
         self._keys.pop(key_id, None)
+
+    def shred_in(self, session: Session, key_id: str) -> bool:
+        """Destroy a DEK inside the caller's transaction; False if it was already gone."""
+        result = session.execute(
+            update(DataKeyRow)
+            .where(DataKeyRow.key_id == key_id, DataKeyRow.wrapped.is_not(None))
+            .values(wrapped=None, destroyed_us=micros(datetime.now(UTC)))
+        )
+        self._keys.pop(key_id, None)
+        return bool(getattr(result, "rowcount", 0))
 
     def rewrap_all(self) -> int:
         """Re-wrap every live DEK under the primary KEK version; returns how many changed."""
+        with self.database.transaction() as session:
+            return self.rewrap_in(session)
+
+    def rewrap_in(self, session: Session) -> int:
+        """rewrap_all inside the caller's transaction."""
         changed = 0
-        try:
-            with Session(self._engine) as session, session.begin():
-                rows = session.scalars(
-                    select(_DataKeyRow).where(_DataKeyRow.wrapped.is_not(None)).with_for_update()
-                ).all()
-                for row in rows:
-                    if row.wrapped is None or row.kek_version == self._vault.primary_kek_version():
-                        continue
-                    wrapped = self._vault.rewrap(
-                        WrappedKey(
-                            bytes.fromhex(row.key_id),
-                            DataKeyScope(
-                                row.tenant, row.retention_class, row.bucket, row.generation
-                            ),
-                            row.kek_version,
-                            row.wrapped,
-                        )
-                    )
-                    row.kek_version, row.wrapped = wrapped.kek_version, wrapped.blob
-                    changed += 1
-        except SQLAlchemyError as err:
-            raise StoreUnavailable(f"database write failed ({type(err).__name__})") from None
+        rows = session.scalars(
+            select(DataKeyRow).where(DataKeyRow.wrapped.is_not(None)).with_for_update()
+        ).all()
+        for row in rows:
+            if row.wrapped is None or row.kek_version == self._vault.primary_kek_version():
+                continue
+            wrapped = self._vault.rewrap(
+                WrappedKey(
+                    bytes.fromhex(row.key_id),
+                    DataKeyScope(row.tenant, row.retention_class, row.bucket, row.generation),
+                    row.kek_version,
+                    row.wrapped,
+                )
+            )
+            row.kek_version, row.wrapped = wrapped.kek_version, wrapped.blob
+            changed += 1
         return changed
 
     def data_keys(self) -> list[Mapping[str, object]]:
         """Metadata of every DEK (no key material): for CLI listings and tests."""
-        try:
-            with Session(self._engine) as session:
-                rows = session.scalars(select(_DataKeyRow).order_by(_DataKeyRow.created_us)).all()
-        except SQLAlchemyError as err:
-            raise StoreUnavailable(f"database read failed ({type(err).__name__})") from None
+        with self.database.reading() as session:
+            rows = session.scalars(select(DataKeyRow).order_by(DataKeyRow.created_us)).all()
         return [
             {
                 "key_id": r.key_id,

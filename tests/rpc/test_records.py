@@ -72,7 +72,7 @@ async def test_end_inference_leaves_a_redacted_record(recorded: Running) -> None
     for raw in (NAME, EMAIL, SUBJECT):
         assert raw not in text
     token = hmac.new(SUBJECT_KEY, SUBJECT.encode(), hashlib.sha256).hexdigest()
-    with recorded.store._engine.connect() as db:  # the raw subject id is not stored at all
+    with recorded.store.database.engine.connect() as db:  # the raw subject id is not stored at all
         rows = db.execute(
             sa.text("SELECT subject_token FROM log_records WHERE record_id = :id"),
             {"id": ended.log_record_id},

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from governance.keyprovider import LocalKeyProvider
+from governance.database import SCHEMA_VERSION
 from governance.store import (
     LogStore,
     NewRecord,
@@ -200,7 +201,7 @@ def test_migrate_is_idempotent_and_refuses_newer_schema(
 ) -> None:
     """migrate() twice keeps the data; a schema newer than the code is refused."""
     ids = store.put([new_record("kept")])
-    assert store.migrate() == 1
+    assert store.migrate() == SCHEMA_VERSION
     assert [r.record_id for r in store.read()] == ids
     database.execute("UPDATE schema_version SET version = 99")
     with pytest.raises(StoreUnavailable, match="newer"):

@@ -1,0 +1,163 @@
+"""One SQLAlchemy engine for the governance tables, on SQLite or PostgreSQL.
+
+Owns connection set-up (SQLite: WAL, full sync, immediate write locks), schema migration
+and the transaction boundary that turns driver errors into StoreUnavailable without
+their text (a driver message can quote bound values). The sealed-record store and the
+audit ledger share one Database, so a record and the ledger entries about it commit in
+one transaction.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from governance.errors import GovernanceError
+from governance.tables import Base, SchemaVersion
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Database",
+    "StoreUnavailable",
+    "WriteConflict",
+    "database_url_for",
+    "from_micros",
+    "micros",
+]
+
+_T = TypeVar("_T")
+_WRITE_ATTEMPTS = 8
+
+# v1: sealed records and data keys; v2: the audit ledger's tables.
+SCHEMA_VERSION = 2
+
+
+class StoreUnavailable(GovernanceError):
+    """The database cannot be reached or refused the operation; nothing was written."""
+
+
+class WriteConflict(StoreUnavailable):
+    """A concurrent writer inserted the same key first; nothing was written, retry."""
+
+
+def micros(moment: datetime) -> int:
+    """Aware datetime -> integer microseconds since the Unix epoch."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> datetime:
+    return datetime.fromtimestamp(value // 1_000_000, tz=UTC).replace(microsecond=value % 1_000_000)
+
+
+def database_url_for(data_dir: Path) -> str:
+    """The default database: SQLite under the data dir."""
+    return f"sqlite:///{data_dir / 'sidecar.db'}"
+
+
+def _enable_sqlite_pragmas(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # a committed row survives power loss
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # Take the write lock up front: two writers upgrading from a read lock deadlock.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """The engine and transaction boundary shared by the log store and the ledger."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            # hide_parameters: no bound value (ciphertext, tokens) in exception messages.
+            self.engine = create_engine(url, hide_parameters=True, pool_pre_ping=True)
+        except (SQLAlchemyError, ValueError) as err:
+            raise StoreUnavailable(f"cannot use database ({type(err).__name__})") from None
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            _enable_sqlite_pragmas(self.engine)
+
+    def __repr__(self) -> str:
+        return f"<Database {self.engine.dialect.name}>"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def migrate(self) -> int:
+        """Create or upgrade the schema; returns the schema version now in place.
+
+        Upgrades only add tables, so create_all is the whole migration (an Alembic
+        revision would say the same); the version row records what this code expects.
+        """
+        try:
+            Base.metadata.create_all(self.engine)
+            with self.transaction() as session:
+                current = session.scalar(select(SchemaVersion.version))
+                if current is None:
+                    session.add(SchemaVersion(version=SCHEMA_VERSION))
+                elif current > SCHEMA_VERSION:
+                    raise StoreUnavailable(
+                        f"database schema v{current} is newer than this sidecar (v{SCHEMA_VERSION})"
+                    )
+                elif current < SCHEMA_VERSION:
+                    session.execute(update(SchemaVersion).values(version=SCHEMA_VERSION))
+        except SQLAlchemyError as err:
+            raise StoreUnavailable(f"cannot migrate database ({type(err).__name__})") from None
+        return SCHEMA_VERSION
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: commits on exit, rolls back on any error.
+
+        Raises StoreUnavailable for database errors (named by type only).
+        """
+        try:
+            with Session(self.engine) as session, session.begin():
+                yield session
+        except IntegrityError:
+            raise WriteConflict("database write conflict (IntegrityError)") from None
+        except SQLAlchemyError as err:
+            raise StoreUnavailable(f"database operation failed ({type(err).__name__})") from None
+
+    def write(self, work: Callable[[Session], _T]) -> _T:
+        """Run `work` in one transaction, again (spread out) after a write conflict.
+
+        `work` must be safe to repeat: nothing it did survives a rolled-back attempt.
+        Raises StoreUnavailable (nothing written).
+        """
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                with self.transaction() as session:
+                    return work(session)
+            except WriteConflict:
+                # e.g. another writer created the same data key generation first
+                time.sleep(0.005 * (attempt + 1) * random.random())  # noqa: S311 - jitter
+        raise StoreUnavailable("database write failed (write contention)")
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A session for reads. Raises StoreUnavailable."""
+        try:
+            with Session(self.engine) as session:
+                yield session
+        except SQLAlchemyError as err:
+            raise StoreUnavailable(f"database read failed ({type(err).__name__})") from None

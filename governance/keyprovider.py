@@ -29,6 +29,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from governance.errors import KeyFileError
+from governance.keyfile import load_or_create
+from governance.note import NoteError, NoteSigner
 from governance.vault import KEK_ID_BYTES, KEY_BYTES, NONCE_BYTES, SealError
 
 __all__ = ["KekVersion", "LocalKeyProvider"]
@@ -96,6 +98,29 @@ class LocalKeyProvider:
             return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(version, aad))
         except InvalidTag:
             raise SealError(f"KEK version {version} cannot unwrap this key") from None
+
+    # -- the ledger's signing key -----------------------------------------------------
+
+    def ledger_signer(self, *, create: bool = True) -> tuple[NoteSigner, bool]:
+        """The audit ledger's Ed25519 note signer; (signer, created now).
+
+        Kept beside the KEK file as a Go-style note signer key (0600). Its name is the
+        ledger's origin line, unique per deployment; replicas sharing a database share
+        this file. A KMS back-end would sign remotely behind the same NoteSigner shape.
+        """
+        path = self._path.with_name("ledger-signing.key")
+        if not create and not path.exists():
+            raise KeyFileError(f"{path}: no ledger signing key (the sidecar creates it)")
+
+        def make() -> bytes:
+            name = f"privacy-sidecar.local/ledger/{secrets.token_hex(8)}"
+            return NoteSigner.generate(name).key().encode() + b"\n"
+
+        content, created = load_or_create(path, make)
+        try:
+            return NoteSigner.from_key(content.decode("ascii")), created
+        except (NoteError, UnicodeDecodeError):
+            raise KeyFileError(f"{path}: not a note signer key") from None
 
     # -- rotation ---------------------------------------------------------------------
 

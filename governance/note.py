@@ -124,6 +124,16 @@ class NoteSigner:
             raise NoteError("signer key id does not match its name and key")
         return signer
 
+    @classmethod
+    def generate(cls, name: str) -> NoteSigner:
+        return cls(name, Ed25519PrivateKey.generate())
+
+    def key(self) -> str:
+        """This signer as Go's `PRIVATE+KEY+<name>+<hex id>+base64(0x01 || seed)`: secret."""
+        seed = self._private.private_bytes_raw()
+        blob = base64.b64encode(bytes([_ED25519]) + seed).decode()
+        return f"PRIVATE+KEY+{self.name}+{self.verifier.key_id:08x}+{blob}"
+
     def sign(self, text: str) -> str:
         """The signed note: text (ending in a newline), a blank line, our signature line."""
         if not text.endswith("\n"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from governance.entries import canonical_json
 from governance.policy import Policies, Policy
 from governance.store import NewRecord
 from sidecar.contexts import InferenceContext
@@ -32,7 +32,6 @@ __all__ = [
     "RECORD_SCHEMA",
     "Records",
     "Retained",
-    "canonical_json",
     "counts_of",
     "inference_retained",
 ]
@@ -41,11 +40,6 @@ _log = logging.getLogger(__name__)
 RECORD_SCHEMA = 1
 # Our own replacement tokens (<TYPE>, <TYPE_3>, <TYPE:16 hex>) are not PII on a rescan.
 _TOKENS = re.compile(r"<[A-Z][A-Z0-9_]*(?::[0-9a-f]{16})?>")
-
-
-def canonical_json(value: Mapping[str, Any]) -> bytes:
-    """Sorted keys, no insignificant white space, UTF-8: the same record, the same bytes."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def counts_of(entities: Iterable[Applied]) -> dict[str, int]:

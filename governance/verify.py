@@ -1,0 +1,355 @@
+"""Offline verification of a ledger export: the auditor's tool.
+
+Needs the export file, the ledger's public note key and, optionally, a checkpoint the
+auditor kept from before. No database, no secrets, no server code: only the standard
+library, `cryptography` (via note.py) and the RFC 9162 hashing in merkle.py, so it can
+be read in one sitting. It streams the file once; memory grows by 32 bytes per entry.
+
+What it establishes, or names as wrong:
+- the checkpoint is signed by the given key (else: which checkpoint);
+- recomputing every entry's leaf hash, with the header's left and right subtree hashes,
+  gives the checkpoint's root; when it does not, the header's leaf-hash list (itself
+  checked against the signed root) says which entry was modified, deleted, inserted or
+  moved;
+- the file is complete (truncation) and has nothing beyond the checkpoint (appended
+  entries that no checkpoint covers);
+- the export's history extends the previous checkpoint (a fork, a rollback).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from governance.merkle import CompactRange, ProofError, right_nodes, verify_consistency
+from governance.merkle import leaf_hash as _leaf_hash
+from governance.note import Checkpoint, NoteError, NoteVerifier, open_note, parse_checkpoint
+
+__all__ = ["EXPORT_FORMAT", "Report", "verify_export"]
+
+EXPORT_FORMAT = "privacy-sidecar-ledger-export/v1"
+_HASH = 32
+_MAX_LISTED = 20  # problems of one kind listed before "and N more"
+
+
+@dataclass(slots=True)
+class Report:
+    """The outcome: ok only when `problems` is empty."""
+
+    problems: list[str] = field(default_factory=list)
+    checkpoint: Checkpoint | None = None
+    checkpoint_note: str = ""
+    from_seq: int = 0
+    entries: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class _Abort(Exception):
+    """Verification cannot go on; the reason is already in the report."""
+
+
+def _hashes(values: object, what: str, report: Report) -> list[bytes]:
+    if not isinstance(values, list):
+        report.problems.append(f"header: {what} is not a list")
+        raise _Abort
+    out = []
+    for item in values:
+        try:
+            raw = base64.b64decode(item, validate=True) if isinstance(item, str) else b""
+        except (ValueError, binascii.Error):
+            raw = b""
+        if len(raw) != _HASH:
+            report.problems.append(f"header: {what} holds a value that is not a SHA-256 hash")
+            raise _Abort
+        out.append(raw)
+    return out
+
+
+def _open_checkpoint(note: object, verifier: NoteVerifier, what: str, report: Report) -> Checkpoint:
+    if not isinstance(note, str):
+        report.problems.append(f"{what}: missing")
+        raise _Abort
+    try:
+        checkpoint = parse_checkpoint(open_note(note, [verifier]))
+    except NoteError as err:
+        report.problems.append(f"{what}: {err}")
+        raise _Abort from None
+    if checkpoint.origin != verifier.name:
+        report.problems.append(
+            f"{what}: origin {checkpoint.origin!r} is not the key's log {verifier.name!r}"
+        )
+        raise _Abort
+    return checkpoint
+
+
+def _header(line: bytes | None, report: Report) -> dict[str, object]:
+    try:
+        header = json.loads(line) if line is not None else None
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
+        report.problems.append(f"line 1: not a {EXPORT_FORMAT} header")
+        raise _Abort
+    for key in ("from_seq", "count"):
+        value = header.get(key)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            report.problems.append(f"header: {key} is not a non-negative integer")
+            raise _Abort
+    return header
+
+
+def _int(header: dict[str, object], key: str) -> int:
+    value = header[key]
+    assert isinstance(value, int)  # noqa: S101 - _header checked it
+    return value
+
+
+def verify_export(
+    lines: Iterable[bytes], verifier: NoteVerifier, previous_note: str | None = None
+) -> Report:
+    """Check an export read as lines (newline included or not). Never raises for bad data."""
+    report = Report()
+    with contextlib.suppress(_Abort):
+        _verify(iter(lines), verifier, previous_note, report)
+    return report
+
+
+def _verify(
+    lines: Iterable[bytes], verifier: NoteVerifier, previous_note: str | None, report: Report
+) -> None:
+    iterator = iter(lines)
+    header = _header(next(iterator, None), report)
+    checkpoint = _open_checkpoint(header.get("checkpoint"), verifier, "checkpoint", report)
+    report.checkpoint, report.checkpoint_note = checkpoint, str(header["checkpoint"])
+    start, count = _int(header, "from_seq"), _int(header, "count")
+    report.from_seq = start
+    end, size = start + count, checkpoint.size
+    if end > size:
+        report.problems.append(
+            f"header: entries {start}..{end - 1} go beyond the checkpoint's {size} entries"
+        )
+        raise _Abort
+    previous = None
+    if previous_note is not None:
+        previous = _open_checkpoint(previous_note, verifier, "previous checkpoint", report)
+    try:
+        compact = CompactRange(start, _hashes(header.get("left"), "left", report))
+    except ProofError:
+        report.problems.append(f"header: left does not fit an export starting at {start}")
+        raise _Abort from None
+    listed = _listed_leaves(header.get("leaf_hashes"), count)
+
+    computed = bytearray()  # every line's leaf hash, 32 bytes each
+    root_at_previous = compact.root() if previous is not None and previous.size == start else None
+    lines_read = 0
+    for line in iterator:
+        entry = line[:-1] if line.endswith(b"\n") else line
+        lines_read += 1
+        leaf = _leaf_hash(entry)
+        computed += leaf
+        if lines_read <= count:
+            compact.append(leaf)
+            if previous is not None and compact.size == previous.size:
+                root_at_previous = compact.root()
+    report.entries = min(lines_read, count)
+    right = _hashes(header.get("right"), "right", report)
+    levels = [level for level, _ in right_nodes(end, size)]
+    if len(right) != len(levels):
+        report.problems.append(
+            f"header: right holds {len(right)} hashes; a tree of {size} entries needs {len(levels)}"
+        )
+        raise _Abort
+    if lines_read != count or _root(compact, right, levels) != checkpoint.root:
+        if lines_read >= count:
+            report.problems.append(
+                f"entries {start}..{end - 1} do not hash to the root signed for {size} entries"
+            )
+        _locate(header, listed, bytes(computed), checkpoint, right, levels, report)
+    if previous is not None:
+        _check_previous(header, previous, checkpoint, root_at_previous, start, end, report)
+
+
+def _root(compact: CompactRange, right: list[bytes], levels: list[int]) -> bytes:
+    full = CompactRange(compact.size, compact.hashes)
+    for hash_, level in zip(right, levels, strict=True):
+        full.append(hash_, level)
+    return full.root()
+
+
+def _listed_leaves(value: object, count: int) -> bytes | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (ValueError, binascii.Error):
+        return None
+    return raw if len(raw) == count * _HASH else None
+
+
+def _authentic(
+    header: dict[str, object],
+    listed: bytes,
+    checkpoint: Checkpoint,
+    right: list[bytes],
+    levels: list[int],
+    report: Report,
+) -> bool:
+    """Whether the header's leaf-hash list itself reproduces the signed root."""
+    start = _int(header, "from_seq")
+    compact = CompactRange(start, _hashes(header.get("left"), "left", report))
+    for i in range(0, len(listed), _HASH):
+        compact.append(listed[i : i + _HASH])
+    return _root(compact, right, levels) == checkpoint.root
+
+
+def _locate(
+    header: dict[str, object],
+    listed: bytes | None,
+    computed: bytes,
+    checkpoint: Checkpoint,
+    right: list[bytes],
+    levels: list[int],
+    report: Report,
+) -> None:
+    """Say which entries are wrong, using the leaf-hash list once it proves authentic."""
+    start, count = _int(header, "from_seq"), _int(header, "count")
+    lines = len(computed) // _HASH
+    if listed is None or not _authentic(header, listed, checkpoint, right, levels, report):
+        report.problems.append(
+            "the header's leaf-hash list is missing or does not match the signed root either, "
+            "so the wrong entry cannot be located"
+        )
+        if lines < count:
+            report.problems.append(f"file holds {lines} of {count} entries: truncated")
+        elif lines > count:
+            report.problems.append(f"file holds {lines - count} entries beyond the checkpoint")
+        return
+    want = [listed[i : i + _HASH] for i in range(0, len(listed), _HASH)]
+    got = [computed[i : i + _HASH] for i in range(0, len(computed), _HASH)]
+    position = {h: i for i, h in enumerate(want)}
+    present = set(got)
+    unknown = [i for i, h in enumerate(got) if h not in position]
+    missing = [i for i, h in enumerate(want) if h not in present]
+    modified = sorted(set(unknown) & set(missing))
+    found: list[str] = []
+    found += [f"entry seq {start + i} (line {i + 2}) was modified" for i in modified]
+    if missing and not unknown and missing == list(range(lines, count)):
+        found.append(
+            f"file ends after line {lines + 1}: truncated (entries {start + lines}.."
+            f"{start + count - 1} are missing)"
+        )
+    else:
+        found += [
+            f"entry seq {start + i} is missing (deleted)" for i in missing if i not in modified
+        ]
+    for i in unknown:
+        if i in modified:
+            continue
+        if i >= count and all(j >= count for j in unknown if j not in modified):
+            found.append(
+                f"line {i + 2}: an entry after seq {start + count - 1}, the last one the signed "
+                "checkpoint covers (appended without a checkpoint)"
+            )
+        else:
+            found.append(f"line {i + 2}: not an entry of this log (inserted)")
+    known = [(i, position[h]) for i, h in enumerate(got) if h in position]
+    in_order = _longest_increasing({i: j for i, j in known})
+    lines_of: dict[int, list[int]] = {}
+    for i, j in known:
+        lines_of.setdefault(j, []).append(i)
+    for i, j in known:
+        if i in in_order:
+            continue
+        others = [k + 2 for k in lines_of[j] if k != i]
+        if others:
+            found.append(f"line {i + 2}: entry seq {start + j} again (also on line {others[0]})")
+        else:
+            found.append(f"line {i + 2}: entry seq {start + j} is out of order (reordered)")
+    if len(found) > _MAX_LISTED:
+        found = [*found[:_MAX_LISTED], f"... and {len(found) - _MAX_LISTED} more"]
+    report.problems += found
+
+
+def _longest_increasing(seq_of_line: dict[int, int]) -> set[int]:
+    """Lines (keys, in order) of a longest run whose seqs strictly increase: the others moved."""
+    lines = sorted(seq_of_line)
+    tails: list[int] = []  # tails[k]: index into `lines` ending the best run of length k+1
+    parent: list[int] = [-1] * len(lines)
+    for n, line in enumerate(lines):
+        value = seq_of_line[line]
+        low, high = 0, len(tails)
+        while low < high:
+            mid = (low + high) // 2
+            if seq_of_line[lines[tails[mid]]] < value:
+                low = mid + 1
+            else:
+                high = mid
+        parent[n] = tails[low - 1] if low else -1
+        if low == len(tails):
+            tails.append(n)
+        else:
+            tails[low] = n
+    keep: set[int] = set()
+    n = tails[-1] if tails else -1
+    while n >= 0:
+        keep.add(lines[n])
+        n = parent[n]
+    return keep
+
+
+def _check_previous(
+    header: dict[str, object],
+    previous: Checkpoint,
+    checkpoint: Checkpoint,
+    root_at_previous: bytes | None,
+    start: int,
+    end: int,
+    report: Report,
+) -> None:
+    """The export's history must extend the checkpoint the auditor kept."""
+    size = checkpoint.size
+    if previous.size > size:
+        report.problems.append(
+            f"previous checkpoint has {previous.size} entries, the export's only {size}: "
+            "the log was rolled back, or this export is older than what you kept"
+        )
+        return
+    if previous.size == size:
+        if previous.root != checkpoint.root:
+            report.problems.append(
+                f"fork: two different roots were signed for {size} entries "
+                f"({previous.root.hex()} kept, {checkpoint.root.hex()} now)"
+            )
+        return
+    if previous.size == 0:
+        return
+    proofs = header.get("consistency")
+    for item in proofs if isinstance(proofs, list) else []:
+        if isinstance(item, dict) and item.get("from_size") == previous.size:
+            proof = _hashes(item.get("proof"), "consistency proof", report)
+            try:
+                verify_consistency(previous.size, size, proof, previous.root, checkpoint.root)
+            except ProofError:
+                report.problems.append(
+                    f"fork: the checkpoint of {size} entries does not extend the previous "
+                    f"checkpoint of {previous.size} entries"
+                )
+            return
+    if start <= previous.size <= end and root_at_previous is not None:
+        if root_at_previous != previous.root:
+            report.problems.append(
+                f"fork: the exported entries give root {root_at_previous.hex()} at "
+                f"{previous.size} entries; the previous checkpoint signed {previous.root.hex()}"
+            )
+        return
+    report.problems.append(
+        f"cannot check consistency with the previous checkpoint ({previous.size} entries): "
+        f"the export covers {start}..{end - 1}; export with --consistency-from {previous.size}"
+    )

@@ -149,7 +149,7 @@ def csv_lines(ledger: Ledger, span: ExportRange) -> Iterator[bytes]:
     yield buffer.getvalue().encode()
 
 
-def export_recorded(span: ExportRange, *, fmt: str, actor: str, now: datetime, lines: int) -> Draft:
+def export_recorded(span: ExportRange, *, fmt: str, actor: str, now: datetime) -> Draft:
     """The ledger entry that records an export (appended after it was written)."""
     return Draft(
         EntryType.LEDGER_EXPORTED,
@@ -162,6 +162,5 @@ def export_recorded(span: ExportRange, *, fmt: str, actor: str, now: datetime, l
             "tree_size": span.checkpoint.size,
             "checkpoint_sha256": hashlib.sha256(span.checkpoint.note.encode()).hexdigest(),
             "format": fmt,
-            "lines": lines,
         },
     )

@@ -28,6 +28,7 @@ __all__ = [
     "AppLogs",
     "Detection",
     "InferenceLimits",
+    "LedgerSettings",
     "Limits",
     "Policies",
     "Policy",
@@ -275,11 +276,20 @@ class Limits(_Model):
     max_context_bytes: int = Field(default=256 * 1_048_576, gt=0)
 
 
+class LedgerSettings(_Model):
+    """The audit ledger: how often the sidecar signs a checkpoint of it."""
+
+    # Also signed on demand (GetCheckpoint, exports) and at shutdown; only when it grew.
+    checkpoint_every: Duration = timedelta(minutes=1)
+    max_batch: int = Field(default=256, ge=1, le=10_000)
+
+
 class _File(_Model):
     version: str = Field(min_length=1, max_length=100)
     default: str = Field(min_length=1)
     limits: Limits = Limits()
     retention: Retention = Retention()
+    ledger: LedgerSettings = LedgerSettings()
     policies: dict[str, dict[str, Any]] = Field(min_length=1)
 
     @field_validator("version", mode="before")
@@ -303,6 +313,7 @@ class Policies:
     digest: str
     source: str = "policies"
     lines: Mapping[KeyPath, int] = field(default_factory=dict, repr=False)
+    ledger: LedgerSettings = field(default_factory=LedgerSettings)
 
     def get(self, name: str | None) -> Policy:
         """The named policy, or the default for None/"". Raises KeyError if unknown."""
@@ -459,6 +470,7 @@ def load_policies(text: str, *, source: str = "policies") -> Policies:
         limits=top.limits,
         policies=policies,
         retention=top.retention,
+        ledger=top.ledger,
         digest=digest,
         source=source,
         lines=lines,

@@ -12,11 +12,14 @@ import logging
 import os
 import signal
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from governance.entries import Draft, EntryType, service_actor
 from governance.errors import GovernanceError
 from governance.keyfile import load_or_create_key
 from governance.keyprovider import LocalKeyProvider
+from governance.note import NoteSigner
 from governance.policy import load_policies_file
 from governance.store import LogStore, database_url_for
 from governance.vault import Vault
@@ -25,6 +28,18 @@ __all__ = ["main"]
 
 _log = logging.getLogger("sidecar")
 DEFAULT_LISTEN = "127.0.0.1:50051"
+# What this host last signed: a database restored from an older copy cannot make it sign
+# a second history (governance.ledger.Ledger.sign_checkpoint).
+WITNESS_FILE = "ledger-checkpoint.note"
+
+
+def signing_key_created(signer: NoteSigner, *, at: datetime) -> Draft:
+    return Draft(
+        EntryType.KEY_CREATED,
+        at,
+        service_actor(),
+        {"key": "ledger_signing", "verifier_key": signer.verifier.key()},
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -83,9 +98,12 @@ async def _serve(args: argparse.Namespace) -> int:
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     hash_key = load_or_create_key(data_dir / "keys" / "hmac.key")
     subject_key = load_or_create_key(data_dir / "keys" / "subject.key")
-    vault = Vault(LocalKeyProvider(data_dir / "keys" / "kek.json"))
+    provider = LocalKeyProvider(data_dir / "keys" / "kek.json")
+    vault = Vault(provider)
+    signer, signer_created = provider.ledger_signer()
     store = LogStore(args.database_url or database_url_for(data_dir), vault)
     await asyncio.to_thread(store.migrate)
+    startup = [signing_key_created(signer, at=datetime.now(UTC))] if signer_created else []
     _log.info("loading detection pipelines")
     detector = await asyncio.to_thread(PresidioDetector, policies)
     sidecar = Sidecar(
@@ -95,6 +113,9 @@ async def _serve(args: argparse.Namespace) -> int:
         hash_key=hash_key,
         subject_key=subject_key,
         workers=args.workers,
+        signer=signer,
+        witness=data_dir / WITNESS_FILE,
+        startup_entries=startup,
     )
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()

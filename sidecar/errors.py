@@ -7,7 +7,9 @@ SidecarError
 ├── CapacityExceeded     RESOURCE_EXHAUSTED  live contexts or bytes over the limit
 └── DetectorUnavailable  UNAVAILABLE         detection failed and the policy says reject
 governance: StoreUnavailable UNAVAILABLE (database down; nothing written), PolicyError
-INVALID_ARGUMENT, SealError / DataKeyExhausted / KeyFileError INTERNAL
+and ExportRequestError INVALID_ARGUMENT, ProofError OUT_OF_RANGE (a size or seq beyond
+the ledger), LedgerBroken DATA_LOSS (the stored ledger contradicts a signed checkpoint),
+SealError / DataKeyExhausted / KeyFileError / NoteError INTERNAL
 
 Messages name a field, limit or id; never request text, a matched value or a placeholder.
 """
@@ -22,6 +24,9 @@ from typing import ClassVar
 import grpc
 
 from governance.errors import GovernanceError, PolicyError
+from governance.export import ExportRequestError
+from governance.ledger import LedgerBroken
+from governance.merkle import ProofError
 from governance.store import StoreUnavailable
 
 __all__ = [
@@ -93,9 +98,13 @@ def status_of(err: Exception) -> grpc.StatusCode:
         return err.status
     if isinstance(err, StoreUnavailable):
         return grpc.StatusCode.UNAVAILABLE
-    if isinstance(err, PolicyError):
+    if isinstance(err, PolicyError | ExportRequestError):
         return grpc.StatusCode.INVALID_ARGUMENT
-    return grpc.StatusCode.INTERNAL  # SealError, DataKeyExhausted, KeyFileError
+    if isinstance(err, ProofError):
+        return grpc.StatusCode.OUT_OF_RANGE
+    if isinstance(err, LedgerBroken):
+        return grpc.StatusCode.DATA_LOSS
+    return grpc.StatusCode.INTERNAL  # SealError, DataKeyExhausted, KeyFileError, NoteError
 
 
 @contextlib.asynccontextmanager

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
+from governance.entries import Draft, EntryType
 from governance.policy import Policy
 from sidecar.detection import Detector, Finding
 from sidecar.errors import DetectionFailed, DetectorUnavailable
@@ -25,6 +27,7 @@ _log = logging.getLogger(__name__)
 # rejected, per policy). Callers' own gRPC deadlines usually end the wait sooner.
 QUEUE_WAIT_SECONDS = 30.0
 _decisions = logging.getLogger("sidecar.decisions")
+_STANDALONE = frozenset({"Redact", "Log"})  # decisions that belong to no inference
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +36,38 @@ class Decision:
 
     rpc: str
     decision_id: str
-    policy_version: str
+    policy: Policy
     outcome: str
     entities: tuple[Applied, ...]
+    labels: Mapping[str, str] = field(default_factory=dict)  # tenant, model, purpose
+
+    @property
+    def policy_version(self) -> str:
+        return self.policy.policy_version
+
+    def entry(self, *, at: datetime, actor: str) -> Draft:
+        """The audit-ledger entry: types, counts, actions, ids and labels; no values."""
+        counts: dict[str, int] = {}
+        actions: dict[str, str] = {}
+        for entity in self.entities:
+            counts[entity.entity] = counts.get(entity.entity, 0) + 1
+            actions[entity.entity] = entity.action
+        id_key = "decision_id" if self.rpc in _STANDALONE else "inference_id"
+        return Draft(
+            EntryType.SCREENING_DECISION,
+            at,
+            actor,
+            {
+                "rpc": self.rpc,
+                id_key: self.decision_id,
+                "policy": self.policy.name,
+                "policy_version": self.policy.policy_version,
+                "outcome": self.outcome,
+                "entities": counts,
+                "actions": actions,
+                **{k: v for k, v in self.labels.items() if v},
+            },
+        )
 
 
 def counts_by_type(entities: Iterable[Applied]) -> dict[tuple[str, str], int]:
@@ -115,5 +147,5 @@ class Screening:
             decision.outcome,
             decision.policy_version,
             counts,
-            "".join(f" {k}={v}" for k, v in sorted(ids.items())),
+            "".join(f" {k}={v}" for k, v in sorted({**decision.labels, **ids}.items()) if v),
         )

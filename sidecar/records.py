@@ -13,17 +13,18 @@ import hashlib
 import hmac
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from governance.entries import canonical_json
+from governance.journal import Unit
 from governance.policy import Policies, Policy
 from governance.store import NewRecord
 from sidecar.contexts import InferenceContext
 from sidecar.errors import DetectionFailed
-from sidecar.pipeline import Screening
+from sidecar.pipeline import Decision, Screening
 from sidecar.recorder import Recorder
 from sidecar.redaction import Applied, Placeholders, apply
 from sidecar.telemetry import Telemetry
@@ -125,7 +126,9 @@ class Records:
         *,
         subject_key: bytes,
         hash_key: bytes,
+        actor: str,
     ) -> None:
+        self._actor = actor
         self._policies = policies
         self._screening = screening
         self._recorder = recorder
@@ -161,8 +164,18 @@ class Records:
         )
         return redacted.text, len(redacted.entities)
 
-    async def write(self, retained: Retained) -> str:
-        """Scan, seal and commit; returns the record id. Raises StoreUnavailable."""
+    async def decide(self, decision: Decision, *, at: datetime) -> None:
+        """Commit a decision that leaves no record (Redact, BeginInference) to the ledger.
+
+        Returns once it is durable. Raises StoreUnavailable.
+        """
+        await self._recorder.commit(Unit(None, (decision.entry(at=at, actor=self._actor),)))
+
+    async def write(self, retained: Retained, *, decision: Decision | None = None) -> str:
+        """Scan, seal and commit, with the decision's ledger entry; returns the record id.
+
+        Raises StoreUnavailable.
+        """
         flagged = 0
         body: dict[str, Any] = dict(retained.meta)
         for name, text in retained.texts.items():
@@ -204,4 +217,10 @@ class Records:
                 self.subject_token(retained.subject_id) if retained.subject_id is not None else None
             ),
         )
-        return await self._recorder.write(record)
+        entries = (decision.entry(at=retained.created_at, actor=self._actor),) if decision else ()
+        about = retained.meta.get("inference_id")
+        committed = await self._recorder.commit(
+            Unit(record, entries, about=about if isinstance(about, str) else None)
+        )
+        assert committed.record_id is not None  # noqa: S101 - one id per record
+        return committed.record_id

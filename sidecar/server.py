@@ -1,7 +1,9 @@
-"""Build and run the grpc.aio server: servicer, health, reflection, reaper, graceful stop.
+"""Build and run the grpc.aio server: servicers, health, reflection, reaper, graceful stop.
 
-On stop: health turns NOT_SERVING, no new calls are accepted, in-flight calls get the
-grace period, then every live inference context is wiped.
+On start the audit ledger records the policies loaded. On stop: health turns NOT_SERVING,
+no new calls are accepted, in-flight calls get the grace period, every live inference
+context is wiped, queued records and ledger entries are committed, and a final ledger
+checkpoint is signed.
 """
 
 from __future__ import annotations
@@ -9,15 +11,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from governance.entries import Draft, EntryType, service_actor
+from governance.journal import Journal, Unit
+from governance.ledger import Ledger
+from governance.note import NoteSigner
 from governance.policy import MAX_INPUT_BYTES_CAP, Policies
 from governance.store import LogStore
+from sidecar.audit_service import Checkpointer, GovernanceService
 from sidecar.contexts import ContextStore
 from sidecar.detection import Detector
 from sidecar.pipeline import Screening
@@ -25,18 +35,44 @@ from sidecar.recorder import Recorder
 from sidecar.records import Records
 from sidecar.service import SidecarService
 from sidecar.telemetry import Telemetry
+from sidecar.v1 import governance_pb2 as gpb
+from sidecar.v1 import governance_pb2_grpc as gpb_grpc
 from sidecar.v1 import sidecar_pb2 as pb
 from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
 
-__all__ = ["SERVICE_NAME", "Sidecar"]
+__all__ = ["GOVERNANCE_SERVICE_NAME", "SERVICE_NAME", "Sidecar", "policy_loaded"]
 
 _log = logging.getLogger(__name__)
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["PrivacySidecar"].full_name
+GOVERNANCE_SERVICE_NAME = gpb.DESCRIPTOR.services_by_name["Governance"].full_name
 _MIB = 1_048_576
 
 
+def policy_loaded(policies: Policies, *, at: datetime, actor: str) -> Draft:
+    """The ledger entry for the policies a sidecar starts serving with."""
+    return Draft(
+        EntryType.POLICY_LOADED,
+        at,
+        actor,
+        {
+            "version": policies.version,
+            "sha256": policies.digest,
+            "default": policies.default_name,
+            "policy_versions": {n: p.policy_version for n, p in sorted(policies.policies.items())},
+            "retention": {
+                name: int(c.keep.total_seconds()) for name, c in policies.retention.classes.items()
+            },
+        },
+    )
+
+
 class Sidecar:
-    """One sidecar server: policies, detector and context store behind a gRPC port."""
+    """One sidecar server: policies, detector and context store behind a gRPC port.
+
+    With a `signer`, every decision also goes to the audit ledger (in the store's
+    database) and the Governance service is served; without one (benchmarks comparing
+    the cost of the ledger), there is no ledger.
+    """
 
     def __init__(
         self,
@@ -49,13 +85,33 @@ class Sidecar:
         telemetry: Telemetry | None = None,
         workers: int = 2,
         reaper_interval_seconds: float = 1.0,
+        signer: NoteSigner | None = None,
+        witness: Path | None = None,
+        startup_entries: Sequence[Draft] = (),
     ) -> None:
         self.policies = policies
         self.contexts = ContextStore(policies.limits)
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="detect")
         telemetry = telemetry or Telemetry()
         screening = Screening(detector, self._executor)
-        self.recorder = Recorder(store)
+        actor = service_actor()
+        self.ledger = Ledger(store.database, origin=signer.name) if signer is not None else None
+        self.journal = Journal(store, self.ledger, actor=actor, clock=lambda: datetime.now(UTC))
+        self.recorder = Recorder(self.journal, max_batch=policies.ledger.max_batch)
+        self.checkpointer = (
+            Checkpointer(
+                self.ledger,
+                signer,
+                witness=witness,
+                interval_seconds=policies.ledger.checkpoint_every.total_seconds(),
+            )
+            if self.ledger is not None and signer is not None
+            else None
+        )
+        self._startup = (
+            policy_loaded(policies, at=datetime.now(UTC), actor=actor),
+            *startup_entries,
+        )
         records = Records(
             policies,
             screening,
@@ -63,9 +119,15 @@ class Sidecar:
             telemetry,
             subject_key=subject_key,
             hash_key=hash_key,
+            actor=actor,
         )
         self._service = SidecarService(
             policies, screening, self.contexts, telemetry, records, hash_key=hash_key
+        )
+        self._governance = (
+            GovernanceService(self.checkpointer, self.recorder, telemetry)
+            if self.checkpointer is not None
+            else None
         )
         self._health = HealthServicer()
         self._reaper_interval = reaper_interval_seconds
@@ -86,10 +148,14 @@ class Sidecar:
             ]
         )
         pb_grpc.add_PrivacySidecarServicer_to_server(self._service, server)
+        names = [SERVICE_NAME]
+        if self._governance is not None:
+            gpb_grpc.add_GovernanceServicer_to_server(self._governance, server)
+            names.append(GOVERNANCE_SERVICE_NAME)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, server)
         reflection.enable_server_reflection(
             (
-                SERVICE_NAME,
+                *names,
                 health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                 reflection.SERVICE_NAME,
             ),
@@ -102,9 +168,14 @@ class Sidecar:
         if port == 0:
             raise OSError(f"cannot listen on {listen} (address in use or not available)")
         self.recorder.start()
+        if self.ledger is not None:
+            # The ledger opens with what this process will apply: its policies.
+            await self.recorder.commit(Unit(None, self._startup))
+        if self.checkpointer is not None:
+            self.checkpointer.start()
         await server.start()
         self._server = server
-        for name in ("", SERVICE_NAME):
+        for name in ("", *names):
             await self._health.set(name, health_pb2.HealthCheckResponse.SERVING)
         self._reaper = asyncio.create_task(self.contexts.run_reaper(self._reaper_interval))
         _log.info("sidecar serving on port %d, policies version %s", port, self.policies.version)
@@ -126,5 +197,7 @@ class Sidecar:
         wiped = self.contexts.wipe_all()
         await self._service.drain()
         await self.recorder.stop()
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()  # after the last commit: the final tree is signed
         self._executor.shutdown(wait=False, cancel_futures=True)
         _log.info("sidecar stopped; wiped %d inference contexts", wiped)

@@ -116,13 +116,14 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             ended_at=datetime.now(UTC),
             end_ms=0.0,
         )
-        task = asyncio.get_running_loop().create_task(self._write_quietly(retained))
+        decision = self._inference_decision("expiry", ctx, "expired", ())
+        task = asyncio.get_running_loop().create_task(self._write_quietly(retained, decision))
         self._pending_writes.add(task)
         task.add_done_callback(self._pending_writes.discard)
 
-    async def _write_quietly(self, retained: Retained) -> None:
+    async def _write_quietly(self, retained: Retained, decision: Decision) -> None:
         try:
-            await self._records.write(retained)
+            await self._records.write(retained, decision=decision)
         except GovernanceError as err:
             _log.warning("record of an expired inference not written: %s", err)
 
@@ -172,20 +173,41 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         redacted = apply(text, findings, policy, placeholders=placeholders, hash_key=self._hash_key)
         return redacted.text, redacted.entities, "ok"
 
-    def _decide(
+    def _decision(
         self,
         rpc: str,
         decision_id: str,
         policy: Policy,
         outcome: str,
         entities: tuple[Applied, ...],
-        span: RpcSpan,
-        **ids: str,
-    ) -> None:
-        decision = Decision(rpc, decision_id, policy.policy_version, outcome, entities)
-        Screening.record(decision, **ids)
-        self._telemetry.entities(rpc, counts_by_type(entities))
-        span.set(outcome=outcome, entity_count=len(entities), policy_version=policy.policy_version)
+        **labels: str,
+    ) -> Decision:
+        return Decision(rpc, decision_id, policy, outcome, entities, labels)
+
+    def _inference_decision(
+        self, rpc: str, ctx: InferenceContext, outcome: str, entities: tuple[Applied, ...]
+    ) -> Decision:
+        return self._decision(
+            rpc,
+            ctx.inference_id,
+            ctx.policy,
+            outcome,
+            entities,
+            tenant=ctx.tenant,
+            model=ctx.model,
+            purpose=ctx.purpose,
+        )
+
+    def _announce(self, decision: Decision, span: RpcSpan | None) -> None:
+        """Log the (committed) decision as counts and ids; metrics and span attributes."""
+        Screening.record(decision)
+        self._telemetry.entities(decision.rpc, counts_by_type(decision.entities))
+        if span is not None:
+            span.set(
+                outcome=decision.outcome,
+                entity_count=len(decision.entities),
+                policy_version=decision.policy_version,
+            )
 
     # -- RPCs ----------------------------------------------------------------------------
 
@@ -198,7 +220,10 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                 request.text, policy, Placeholders(), "Redact"
             )
             decision_id = uuid.uuid4().hex
-            self._decide("Redact", decision_id, policy, outcome, entities, span)
+            decision = self._decision("Redact", decision_id, policy, outcome, entities)
+            # Durable before we answer: the ledger holds the decision, or the call fails.
+            await self._records.decide(decision, at=datetime.now(UTC))
+            self._announce(decision, span)
             span.set(decision_id=decision_id)
             return pb.RedactResponse(
                 redacted_text=text,
@@ -278,17 +303,13 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             for entity in entities:
                 ctx.input_counts[entity.entity] = ctx.input_counts.get(entity.entity, 0) + 1
             span.set(inference_id=inference_id)
-            self._decide(
-                "BeginInference",
-                inference_id,
-                policy,
-                outcome,
-                entities,
-                span,
-                tenant=tenant,
-                model=model,
-                purpose=purpose,
-            )
+            decision = self._inference_decision("BeginInference", ctx, outcome, entities)
+            try:
+                await self._records.decide(decision, at=datetime.now(UTC))
+            except BaseException:
+                self._contexts.finish(ctx)  # no audited decision, no inference
+                raise
+            self._announce(decision, span)
             return pb.BeginInferenceResponse(
                 inference_id=inference_id,
                 model_input=text,
@@ -346,15 +367,14 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                     ended_at=datetime.now(UTC),
                     end_ms=(self._contexts.clock() - started) * 1000,
                 )
-                # Durable before we answer: the record is committed, or the call fails.
-                record_id = await self._records.write(retained)
+                decision = self._inference_decision("EndInference", ctx, outcome, entities)
+                # Durable before we answer: record and decision are committed, or the call fails.
+                record_id = await self._records.write(retained, decision=decision)
             except BaseException as err:
                 self._settle_failed(ctx, err)
                 raise
             self._contexts.finish(ctx)
-            self._decide(
-                "EndInference", inference_id, policy, outcome, entities, span, tenant=ctx.tenant
-            )
+            self._announce(decision, span)
             return pb.EndInferenceResponse(
                 user_output=user_text,
                 entities=_entities(entities),
@@ -389,8 +409,10 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                 ended_at=datetime.now(UTC),
                 end_ms=0.0,
             )
+            decision = self._inference_decision("AbortInference", ctx, "aborted", ())
             self._contexts.finish(ctx)  # wiped first: an abort never waits on the database
-            await self._records.write(retained)
+            await self._records.write(retained, decision=decision)
+            self._announce(decision, span)
             return pb.AbortInferenceResponse()
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -450,9 +472,11 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                     "attribute_entities": attribute_entities,
                 },
             )
-            record_id = await self._records.write(retained)
-            decision_id = uuid.uuid4().hex
-            self._decide("Log", decision_id, policy, outcome, entities, span, tenant=tenant)
+            decision = self._decision(
+                "Log", uuid.uuid4().hex, policy, outcome, entities, tenant=tenant, model=source
+            )
+            record_id = await self._records.write(retained, decision=decision)
+            self._announce(decision, span)
             return pb.LogResponse(
                 log_record_id=record_id,
                 entities=_entities(entities),
@@ -526,9 +550,12 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                 ended_at=datetime.now(UTC),
                 end_ms=(self._contexts.clock() - started) * 1000,
             )
+            decision = self._inference_decision(
+                "StreamOutput", ctx, stream.outcome, tuple(stream.entities)
+            )
             stream.wipe()
             self._contexts.finish(ctx)
-            record_id = await self._records.write(retained)
+            record_id = await self._records.write(retained, decision=decision)
             yield pb.OutputChunk(
                 inference_id=inference_id,
                 last=True,
@@ -542,16 +569,8 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         finally:
             stream.wipe()
         self._contexts.finish(ctx)
-        span.set(outcome=stream.outcome, entity_count=len(stream.entities), chunks=stream.chunks)
-        self._decide(
-            "StreamOutput",
-            inference_id,
-            ctx.policy,
-            stream.outcome,
-            tuple(stream.entities),
-            span,
-            tenant=ctx.tenant,
-        )
+        span.set(chunks=stream.chunks)
+        self._announce(decision, span)
 
     async def _next_chunk(
         self, chunks: AsyncIterator[pb.OutputChunk], ctx: InferenceContext

@@ -7,6 +7,7 @@ policies.yaml. `captured` collects log records, spans and metrics for the canary
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -23,12 +24,15 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from governance.keyprovider import LocalKeyProvider
+from governance.ledger import Ledger
+from governance.note import NoteSigner
 from governance.policy import Policies, load_policies, load_policies_file
 from governance.store import LogStore, OpenedRecord, database_url_for
 from governance.vault import Vault
 from sidecar.detection import Detector, PresidioDetector
 from sidecar.server import Sidecar
 from sidecar.telemetry import Telemetry
+from sidecar.v1 import governance_pb2_grpc as gpb_grpc
 from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
 from tests.pgserver import PgServer, postgres_bindir, running_postgres
 
@@ -135,6 +139,18 @@ class Running:
     stub: pb_grpc.PrivacySidecarStub
     store: LogStore
     data_dir: Path
+    governance: gpb_grpc.GovernanceStub
+    signer: NoteSigner | None = None
+
+    @property
+    def ledger(self) -> Ledger:
+        assert self.sidecar.ledger is not None, "this server runs without a ledger"
+        return self.sidecar.ledger
+
+    def ledger_entries(self) -> list[dict[str, Any]]:
+        """Every ledger entry, parsed."""
+        size = self.ledger.state().size
+        return [json.loads(entry) for _, entry in self.ledger.entries(0, size)]
 
     def records(self) -> list[OpenedRecord]:
         """Every retained record, decrypted (fails on one that does not open)."""
@@ -169,16 +185,16 @@ async def sidecar_factory(
         reaper_interval_seconds: float = 0.05,
         database_url: str | None = None,
         migrate: bool = True,
+        ledger: bool = True,
     ) -> Running:
         if policies is None:
             policies = load_policies_file(SHIPPED_POLICIES)
         elif isinstance(policies, str):
             policies = load_policies(policies)
         data_dir = tmp_path_factory.mktemp("sidecar-data")
-        store = LogStore(
-            database_url or database_url_for(data_dir),
-            Vault(LocalKeyProvider(data_dir / "keys" / "kek.json")),
-        )
+        provider = LocalKeyProvider(data_dir / "keys" / "kek.json")
+        store = LogStore(database_url or database_url_for(data_dir), Vault(provider))
+        signer = provider.ledger_signer()[0] if ledger else None
         if migrate:
             store.migrate()
         sidecar = Sidecar(
@@ -190,6 +206,8 @@ async def sidecar_factory(
             telemetry=captured.telemetry(),
             workers=workers,
             reaper_interval_seconds=reaper_interval_seconds,
+            signer=signer,
+            witness=data_dir / "ledger-checkpoint.note",
         )
         port = await sidecar.start("127.0.0.1:0")
         channel = grpc.aio.insecure_channel(
@@ -200,7 +218,14 @@ async def sidecar_factory(
             ],
         )
         running = Running(
-            sidecar, port, channel, pb_grpc.PrivacySidecarStub(channel), store, data_dir
+            sidecar,
+            port,
+            channel,
+            pb_grpc.PrivacySidecarStub(channel),
+            store,
+            data_dir,
+            gpb_grpc.GovernanceStub(channel),
+            signer,
         )
         started.append(running)
         return running

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from governance.journal import Committed, Journal, Unit
 from governance.keyprovider import LocalKeyProvider
 from governance.store import LogStore, NewRecord, OpenedRecord, StoreUnavailable, database_url_for
 from governance.vault import Vault
@@ -37,6 +38,10 @@ def store(tmp_path: Path) -> LogStore:
     return log_store
 
 
+def _journal(store: LogStore) -> Journal:
+    return Journal(store, None, actor="test", clock=lambda: NOW)
+
+
 class ExplodingOnceSink:
     """Fault: the first commit fails with a foreign error that quotes its input."""
 
@@ -44,16 +49,16 @@ class ExplodingOnceSink:
         self._store = store
         self.failed = False
 
-    def put(self, records: list[NewRecord]) -> list[str]:
+    def commit(self, units: list[Unit]) -> list[Committed]:
         if not self.failed:
             self.failed = True
-            raise RuntimeError(f"cannot store {records[0].plaintext!r}")
-        return self._store.put(records)
+            raise RuntimeError(f"cannot store {units[0].record!r}")
+        return _journal(self._store).commit(units)
 
 
 async def test_recorder_batches_concurrent_writes(store: LogStore) -> None:
     """200 concurrent writes commit in fewer transactions, and every id reads back."""
-    recorder = Recorder(store, max_batch=64)
+    recorder = Recorder(_journal(store), max_batch=64)
     recorder.start()
     try:
         ids = await asyncio.gather(*(recorder.write(_record(n)) for n in range(200)))
@@ -89,14 +94,14 @@ async def test_recorder_failure_reaches_every_caller_unquoted(store: LogStore) -
 
 async def test_recorder_refuses_writes_when_stopped(store: LogStore) -> None:
     """Writing to a recorder that is not running fails at once with StoreUnavailable."""
-    recorder = Recorder(store)
+    recorder = Recorder(_journal(store))
     with pytest.raises(StoreUnavailable):
         await recorder.write(_record(0))
 
 
 async def test_recorder_stop_commits_queued_records(store: LogStore) -> None:
     """stop() waits until every queued record is committed."""
-    recorder = Recorder(store, max_batch=8)
+    recorder = Recorder(_journal(store), max_batch=8)
     recorder.start()
     writes = [asyncio.ensure_future(recorder.write(_record(n))) for n in range(40)]
     await asyncio.sleep(0)

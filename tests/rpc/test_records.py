@@ -151,7 +151,10 @@ async def test_store_down_is_unavailable_and_keeps_the_inference(
     """With the database unreachable, EndInference is UNAVAILABLE and can be retried later
     or aborted; nothing of the request is in the error."""
     missing = tmp_path_factory.mktemp("gone") / "no" / "such" / "dir" / "db.sqlite"
-    running: Running = await sidecar_factory(database_url=f"sqlite:///{missing}", migrate=False)
+    # Without a ledger: with one, BeginInference itself needs the database (tested below).
+    running: Running = await sidecar_factory(
+        database_url=f"sqlite:///{missing}", migrate=False, ledger=False
+    )
     begun = await _begin(running)
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await running.stub.EndInference(

@@ -1,0 +1,267 @@
+"""The Governance servicer and the checkpoint schedule of the audit ledger.
+
+Serves signed checkpoints, inclusion and consistency proofs and ledger exports to
+compliance tools; signs checkpoints periodically (when the ledger grew), on demand and at
+shutdown. Everything here is hashes, sizes, ids and counts: no request data exists in the
+ledger to leak.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import grpc
+
+from governance.entries import Draft
+from governance.errors import GovernanceError
+from governance.export import ExportRange, csv_lines, export_recorded, jsonl_lines, plan_export
+from governance.journal import Unit
+from governance.ledger import Ledger, SignedCheckpoint
+from governance.merkle import ProofError
+from governance.note import NoteSigner
+from sidecar.errors import RequestError, status_boundary
+from sidecar.recorder import Recorder
+from sidecar.telemetry import Telemetry
+from sidecar.v1 import governance_pb2 as gpb
+from sidecar.v1 import governance_pb2_grpc as gpb_grpc
+
+__all__ = ["Checkpointer", "GovernanceService"]
+
+_log = logging.getLogger(__name__)
+_CHUNK_BYTES = 1 << 20
+
+Context = grpc.aio.ServicerContext[object, object]
+
+
+class Checkpointer:
+    """Signs checkpoints of the ledger: on a schedule when it grew, on demand, at stop."""
+
+    def __init__(
+        self, ledger: Ledger, signer: NoteSigner, *, witness: Path | None, interval_seconds: float
+    ) -> None:
+        self.ledger = ledger
+        self.signer = signer
+        self._witness = witness
+        self._interval = interval_seconds
+        self._lock = asyncio.Lock()  # one signature at a time: the witness file is ours
+        self._task: asyncio.Task[None] | None = None
+
+    async def sign(self) -> SignedCheckpoint:
+        """A checkpoint of the ledger as it is now. Raises LedgerBroken, StoreUnavailable."""
+        async with self._lock:
+            return await asyncio.to_thread(
+                self.ledger.sign_checkpoint,
+                self.signer,
+                now=datetime.now(UTC),
+                witness=self._witness,
+            )
+
+    async def plan_export(
+        self, *, from_seq: int | None, to_seq: int | None, since: datetime | None
+    ) -> ExportRange:
+        """Sign a checkpoint now and choose the export's range against it."""
+        async with self._lock:
+            return await asyncio.to_thread(
+                plan_export,
+                self.ledger,
+                self.signer,
+                now=datetime.now(UTC),
+                from_seq=from_seq,
+                to_seq=to_seq,
+                since=since,
+                witness=self._witness,
+            )
+
+    async def latest(self) -> SignedCheckpoint:
+        """The newest signed checkpoint (signing one if the ledger has none yet)."""
+        latest = await asyncio.to_thread(self.ledger.latest_checkpoint)
+        return latest if latest is not None else await self.sign()
+
+    async def covering(self, size: int) -> SignedCheckpoint:
+        """The smallest signed checkpoint of at least `size` entries (signed now if none)."""
+        found = await asyncio.to_thread(self.ledger.checkpoint_at_least, size)
+        if found is None:
+            found = await self.sign()
+        if found.size < size:
+            raise ProofError(f"the ledger has {found.size} entries; no entry {size - 1} yet")
+        return found
+
+    def start(self) -> None:
+        if self._task is None and self._interval > 0:
+            self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop the schedule and sign a final checkpoint (logged, never raised)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._sign_quietly("at shutdown")
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            state = await asyncio.to_thread(self.ledger.state)
+            latest = await asyncio.to_thread(self.ledger.latest_checkpoint)
+            if latest is None or state.size > latest.size:
+                await self._sign_quietly("on schedule")
+
+    async def _sign_quietly(self, when: str) -> None:
+        try:
+            signed = await self.sign()
+        except GovernanceError as err:  # LedgerBroken names sizes and digests only
+            _log.error("ledger checkpoint %s not signed: %s", when, err)
+        else:
+            _log.info("ledger checkpoint %s: %d entries", when, signed.size)
+
+
+def _checkpoint(signed: SignedCheckpoint, ledger: Ledger, signer: NoteSigner) -> gpb.Checkpoint:
+    return gpb.Checkpoint(
+        note=signed.note,
+        size=signed.size,
+        root_hash=signed.root,
+        origin=ledger.origin,
+        verifier_key=signer.verifier.key(),
+    )
+
+
+def _chunks(lines: Iterator[bytes]) -> Iterator[bytes]:
+    buffer = bytearray()
+    for line in lines:
+        buffer += line
+        if len(buffer) >= _CHUNK_BYTES:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+class GovernanceService(gpb_grpc.GovernanceServicer):
+    def __init__(
+        self, checkpointer: Checkpointer, recorder: Recorder, telemetry: Telemetry
+    ) -> None:
+        self._checkpointer = checkpointer
+        self._ledger = checkpointer.ledger
+        self._signer = checkpointer.signer
+        self._recorder = recorder
+        self._telemetry = telemetry
+
+    @contextlib.asynccontextmanager
+    async def _call(self, method: str, context: Context) -> AsyncIterator[None]:
+        request_id = uuid.uuid4().hex[:16]
+        with self._telemetry.rpc(method, request_id):
+            async with status_boundary(context, request_id):
+                yield
+
+    async def GetCheckpoint(  # noqa: N802 - RPC name from the proto
+        self, request: gpb.GetCheckpointRequest, context: Context
+    ) -> gpb.Checkpoint:
+        async with self._call("GetCheckpoint", context):
+            signed = await (
+                self._checkpointer.sign() if request.fresh else self._checkpointer.latest()
+            )
+            return _checkpoint(signed, self._ledger, self._signer)
+        raise AssertionError("unreachable")  # pragma: no cover - the boundary aborts
+
+    async def GetInclusionProof(  # noqa: N802
+        self, request: gpb.GetInclusionProofRequest, context: Context
+    ) -> gpb.InclusionProof:
+        async with self._call("GetInclusionProof", context):
+            which = request.WhichOneof("leaf")
+            if which is None:
+                raise RequestError(field="leaf", problem="give seq or leaf_hash")
+            if which == "leaf_hash":
+                if len(request.leaf_hash) != 32:
+                    raise RequestError(field="leaf_hash", problem="must be 32 bytes (SHA-256)")
+                found = await asyncio.to_thread(self._ledger.seq_of_leaf, request.leaf_hash)
+                if found is None:
+                    raise ProofError("no entry with this leaf hash")
+                seq = found
+            else:
+                seq = request.seq
+            signed = None
+            size = request.tree_size
+            if size == 0:
+                signed = await self._checkpointer.covering(seq + 1)
+                size = signed.size
+            leaf, hashes = await asyncio.to_thread(self._ledger.inclusion_proof, seq, size)
+            root = signed.root if signed else await asyncio.to_thread(self._ledger.root_at, size)
+            ((_, entry),) = await asyncio.to_thread(
+                lambda: list(self._ledger.entries(seq, seq + 1))
+            )
+            reply = gpb.InclusionProof(
+                seq=seq, tree_size=size, leaf_hash=leaf, hashes=hashes, entry=entry, root_hash=root
+            )
+            if signed is not None:
+                reply.checkpoint.CopyFrom(_checkpoint(signed, self._ledger, self._signer))
+            return reply
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def GetConsistencyProof(  # noqa: N802
+        self, request: gpb.GetConsistencyProofRequest, context: Context
+    ) -> gpb.ConsistencyProof:
+        async with self._call("GetConsistencyProof", context):
+            signed = None
+            second = request.second_size
+            if second == 0:
+                signed = await self._checkpointer.latest()
+                second = signed.size
+            first = request.first_size
+            hashes = await asyncio.to_thread(self._ledger.consistency_proof, first, second)
+            first_root = await asyncio.to_thread(self._ledger.root_at, first)
+            second_root = (
+                signed.root if signed else await asyncio.to_thread(self._ledger.root_at, second)
+            )
+            reply = gpb.ConsistencyProof(
+                first_size=first,
+                second_size=second,
+                hashes=hashes,
+                first_root_hash=first_root,
+                second_root_hash=second_root,
+            )
+            if signed is not None:
+                reply.checkpoint.CopyFrom(_checkpoint(signed, self._ledger, self._signer))
+            return reply
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def ExportLedger(  # noqa: N802
+        self, request: gpb.ExportLedgerRequest, context: Context
+    ) -> AsyncIterator[gpb.ExportChunk]:
+        async with self._call("ExportLedger", context):
+            fmt = request.format or "jsonl"
+            if fmt not in ("jsonl", "csv"):
+                raise RequestError(field="format", problem="must be jsonl or csv")
+            since = (
+                datetime.fromtimestamp(request.since_unix_ms / 1000, tz=UTC)
+                if request.HasField("since_unix_ms")
+                else None
+            )
+            span = await self._checkpointer.plan_export(
+                from_seq=request.from_seq if request.HasField("from_seq") else None,
+                to_seq=request.to_seq if request.HasField("to_seq") else None,
+                since=since,
+            )
+            actor = f"grpc:{context.peer()}"
+            lines = (
+                jsonl_lines(
+                    self._ledger,
+                    span,
+                    now=datetime.now(UTC),
+                    actor=actor,
+                    consistency_from=list(request.consistency_from),
+                )
+                if fmt == "jsonl"
+                else csv_lines(self._ledger, span)
+            )
+            chunks = _chunks(lines)
+            while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+                yield gpb.ExportChunk(data=chunk)
+            entry: Draft = export_recorded(span, fmt=fmt, actor=actor, now=datetime.now(UTC))
+            await self._recorder.commit(Unit(None, (entry,)))

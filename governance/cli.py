@@ -7,6 +7,10 @@
     governance keys retire VERSION          destroy an old KEK version's key material
     governance logs read [--since T] [--until T] [--tenant X] [--model M]
                          [--format jsonl|csv]   decrypt retained log records
+    governance ledger ...                   export, verify and prove the audit ledger
+                                            (cli_ledger.py)
+
+Key changes and log reads are recorded in the audit ledger (actor cli:<user>@<host>).
 
 Every subcommand takes --data-dir DIR (default ./var, as `sidecar serve`),
 --database-url URL, --policies FILE and --out FILE, anywhere after the subcommand.
@@ -24,13 +28,17 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
+from governance import cli_ledger
+from governance.entries import EntryType, iso_utc
 from governance.errors import GovernanceError
-from governance.keyprovider import LocalKeyProvider
 from governance.policy import load_policies_file
-from governance.store import LogStore, OpenedRecord, database_url_for
-from governance.vault import Vault
+from governance.store import OpenedRecord
+from governance.workspace import action_entry, open_ledger, open_store, provider_of
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = ["main"]
 
@@ -91,6 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("--tenant")
     read.add_argument("--model")
     read.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    _COMMANDS.update(cli_ledger.register(sub, common, _timestamp))
     return parser
 
 
@@ -106,18 +115,6 @@ def _output(path: Path | None) -> Iterator[IO[str]]:
         raise GovernanceError(f"{path}: cannot write ({type(err).__name__})") from None
 
 
-def _provider(args: argparse.Namespace) -> LocalKeyProvider:
-    # Reading tools never create keys: a missing key file is an error, not a fresh start.
-    return LocalKeyProvider(args.data_dir / "keys" / "kek.json", create=False)
-
-
-def _store(args: argparse.Namespace, provider: LocalKeyProvider) -> LogStore:
-    url = args.database_url or database_url_for(args.data_dir)
-    store = LogStore(url, Vault(provider))
-    store.migrate()
-    return store
-
-
 def _policy_check(args: argparse.Namespace, out: IO[str]) -> int:
     file = args.file or args.policies
     policies = load_policies_file(file)
@@ -130,14 +127,14 @@ def _policy_check(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def _keys_list(args: argparse.Namespace, out: IO[str]) -> int:
-    provider = _provider(args)
+    provider = provider_of(args)
     primary = provider.primary_version()
     for version in provider.versions():
         mark = " (primary)" if version.version == primary else ""
         print(
             f"kek v{version.version}{mark}: {version.state}, created {version.created_at}", file=out
         )
-    store = _store(args, provider)
+    store = open_store(args, provider)
     try:
         for key in store.data_keys():
             state = "destroyed" if key["destroyed"] else f"kek v{key['kek_version']}"
@@ -152,25 +149,39 @@ def _keys_list(args: argparse.Namespace, out: IO[str]) -> int:
 
 
 def _keys_rotate(args: argparse.Namespace, out: IO[str]) -> int:
-    provider = _provider(args)
-    if args.stage in ("add", "all"):
-        version = provider.add_version()
-        print(f"kek v{version} added; primary is still v{provider.primary_version()}", file=out)
-    if args.stage in ("promote", "all"):
-        newest = max(v.version for v in provider.versions() if v.state == "active")
-        provider.promote(newest)
-        store = _store(args, provider)
-        try:
-            changed = store.rewrap_all()
-        finally:
-            store.close()
-        print(f"kek v{newest} is primary; {changed} data keys re-wrapped", file=out)
+    provider = provider_of(args)
+    with open_ledger(args, provider) as (ledger, _, _):
+        if args.stage in ("add", "all"):
+            version = provider.add_version()
+            ledger.append(
+                [action_entry(EntryType.KEY_CREATED, {"key": "kek", "kek_version": version})],
+                now=datetime.now(UTC),
+            )
+            print(f"kek v{version} added; primary is still v{provider.primary_version()}", file=out)
+        if args.stage in ("promote", "all"):
+            newest = max(v.version for v in provider.versions() if v.state == "active")
+            provider.promote(newest)
+            store = open_store(args, provider)
+            try:
+
+                def rewrap(session: Session) -> int:
+                    changed = store.rewrap_in(session)
+                    entry = {"key": "kek", "kek_version": newest, "rewrapped_data_keys": changed}
+                    ledger.append_in(
+                        session, [action_entry(EntryType.KEY_ROTATED, entry)], now=datetime.now(UTC)
+                    )
+                    return changed
+
+                changed = store.database.write(rewrap)
+            finally:
+                store.close()
+            print(f"kek v{newest} is primary; {changed} data keys re-wrapped", file=out)
     return 0
 
 
 def _keys_retire(args: argparse.Namespace, out: IO[str]) -> int:
-    provider = _provider(args)
-    store = _store(args, provider)
+    provider = provider_of(args)
+    store = open_store(args, provider)
     try:
         still = [
             k["key_id"]
@@ -184,7 +195,10 @@ def _keys_retire(args: argparse.Namespace, out: IO[str]) -> int:
             f"kek v{args.version} still wraps {len(still)} data keys (first {still[0]}); "
             "run `governance keys rotate --stage promote` first"
         )
-    provider.retire(args.version)
+    with open_ledger(args, provider) as (ledger, _, _):
+        provider.retire(args.version)
+        entry = action_entry(EntryType.KEY_DESTROYED, {"key": "kek", "kek_version": args.version})
+        ledger.append([entry], now=datetime.now(UTC))
     print(f"kek v{args.version} retired (key material destroyed)", file=out)
     return 0
 
@@ -210,9 +224,9 @@ def _record_row(record: OpenedRecord) -> dict[str, Any]:
 
 
 def _logs_read(args: argparse.Namespace, out: IO[str]) -> int:
-    provider = _provider(args)
-    store = _store(args, provider)
-    failed = 0
+    provider = provider_of(args)
+    store = open_store(args, provider)
+    failed = count = 0
     try:
         writer = csv.writer(out) if args.format == "csv" else None
         if writer is not None:
@@ -224,6 +238,7 @@ def _logs_read(args: argparse.Namespace, out: IO[str]) -> int:
                 failed += 1
                 print(f"record {record.record_id}: {record.reason}", file=sys.stderr)
                 continue
+            count += 1
             row = _record_row(record)
             if writer is not None:
                 writer.writerow(
@@ -233,13 +248,22 @@ def _logs_read(args: argparse.Namespace, out: IO[str]) -> int:
                 print(json.dumps(row, sort_keys=True, ensure_ascii=False), file=out)
     finally:
         store.close()
+    query = {"since": args.since, "until": args.until, "tenant": args.tenant, "model": args.model}
+    read = {
+        "filter": {k: iso_utc(v) if isinstance(v, datetime) else v for k, v in query.items() if v},
+        "count": count,
+        "unreadable": failed,
+        "format": args.format,
+    }
+    with open_ledger(args, provider) as (ledger, _, _):
+        ledger.append([action_entry(EntryType.RECORDS_READ, read)], now=datetime.now(UTC))
     if failed:
         print(f"governance: {failed} records could not be read", file=sys.stderr)
         return 1
     return 0
 
 
-_COMMANDS = {
+_COMMANDS: dict[tuple[str, str], cli_ledger.Command] = {
     ("policy", "check"): _policy_check,
     ("keys", "list"): _keys_list,
     ("keys", "rotate"): _keys_rotate,
@@ -252,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = _COMMANDS[(args.command, args.action)]
     try:
+        if (args.command, args.action) == ("ledger", "export"):  # --out is the export itself
+            return command(args, sys.stdout)
         with _output(args.out) as out:
             return command(args, out)
     except GovernanceError as err:

@@ -22,15 +22,13 @@ from governance.keyprovider import LocalKeyProvider
 from governance.note import NoteSigner
 from governance.policy import load_policies_file
 from governance.store import LogStore, database_url_for
+from governance.workspace import WITNESS_FILE
 from governance.vault import Vault
 
 __all__ = ["main"]
 
 _log = logging.getLogger("sidecar")
 DEFAULT_LISTEN = "127.0.0.1:50051"
-# What this host last signed: a database restored from an older copy cannot make it sign
-# a second history (governance.ledger.Ledger.sign_checkpoint).
-WITNESS_FILE = "ledger-checkpoint.note"
 
 
 def signing_key_created(signer: NoteSigner, *, at: datetime) -> Draft:

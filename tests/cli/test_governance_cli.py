@@ -21,10 +21,10 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def _seed(data_dir: Path) -> list[str]:
-    """Three records: two tenants, two models, two days."""
-    store = LogStore(
-        database_url_for(data_dir), Vault(LocalKeyProvider(data_dir / "keys" / "kek.json"))
-    )
+    """Three records: two tenants, two models, two days (keys as `sidecar serve` makes them)."""
+    provider = LocalKeyProvider(data_dir / "keys" / "kek.json")
+    provider.ledger_signer()
+    store = LogStore(database_url_for(data_dir), Vault(provider))
     store.migrate()
     records = [
         NewRecord(

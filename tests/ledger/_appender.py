@@ -63,8 +63,8 @@ def append_concurrently(
     """Append `batches` batches of 1-8 entries, signing a checkpoint now and then.
 
     Pauses up to 3 ms between batches, as a server does between requests: SQLite's busy
-    handler polls with back-off, so an appender that takes the lock again at once would
-    keep it until it is done, and the others would only ever run after it.
+    handler polls with back-off, so an appender that takes the lock again at once can keep
+    it for many batches in a row, and short runs like these would not interleave at all.
 
     Sends (worker, {"batches": [(batch, seqs)], "notes": [checkpoint notes]}) or
     (worker, traceback text).

@@ -56,10 +56,14 @@ protos: dev
 	$(PY) protos/generate.py
 
 ## bench: Redact through gRPC vs stock Presidio in-process, then the encrypted log store
-## (records/s with and without encryption, seal/open MB/s); prints tables, writes JSON
+## (records/s with and without encryption, seal/open MB/s), the audit ledger (appends/s,
+## proofs and verification at 1 M entries) and the screening path with the ledger on vs
+## off; prints tables, writes JSON under bench/results/
 bench: dev system-deps
 	$(PY) -m bench.redact
 	$(PY) -m bench.store
+	$(PY) -m bench.ledger
+	$(PY) -m bench.ledger_overhead
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

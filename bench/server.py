@@ -130,7 +130,12 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
 
 @contextlib.asynccontextmanager
 async def running_sidecar(
-    repo: Path, *, policies: Path, log_path: Path, startup_timeout_s: float = 120.0
+    repo: Path,
+    *,
+    policies: Path,
+    log_path: Path,
+    startup_timeout_s: float = 120.0,
+    module: str = "sidecar",
 ) -> AsyncIterator[SidecarProcess]:
     """A sidecar serving on 127.0.0.1, stopped with SIGTERM when the block exits.
 
@@ -144,7 +149,7 @@ async def running_sidecar(
         log_path.open("wb") as log,
     ):
         command = [
-            sys.executable, "-m", "sidecar", "serve",
+            sys.executable, "-m", module, "serve",
             "--listen", target,
             "--data-dir", data_dir,
             "--policies", str(policies),

@@ -22,8 +22,8 @@ from governance.keyprovider import LocalKeyProvider
 from governance.note import NoteSigner
 from governance.policy import load_policies_file
 from governance.store import LogStore, database_url_for
-from governance.workspace import WITNESS_FILE
 from governance.vault import Vault
+from governance.workspace import WITNESS_FILE
 
 __all__ = ["main"]
 
@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(args: argparse.Namespace) -> int:
+async def _serve(args: argparse.Namespace, *, ledger: bool) -> int:
     from sidecar.detection import PresidioDetector
     from sidecar.server import Sidecar
 
@@ -111,7 +111,7 @@ async def _serve(args: argparse.Namespace) -> int:
         hash_key=hash_key,
         subject_key=subject_key,
         workers=args.workers,
-        signer=signer,
+        signer=signer if ledger else None,
         witness=data_dir / WITNESS_FILE,
         startup_entries=startup,
     )
@@ -144,7 +144,9 @@ def _health(args: argparse.Namespace) -> int:
     return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, ledger: bool = True) -> int:
+    """ledger=False only for bench/ledgerless.py, which measures what the audit ledger
+    costs; no flag turns the ledger off."""
     args = _parser().parse_args(argv)
     if args.command == "health":
         return _health(args)
@@ -157,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     # spaCy and thinc may look for GPUs or fetch nothing, but be explicit: never online.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        code = asyncio.run(_serve(args))
+        code = asyncio.run(_serve(args, ledger=ledger))
     except GovernanceError as err:
         print(f"sidecar: {err}", file=sys.stderr)
         return 1

@@ -80,9 +80,7 @@ def test_append_numbers_entries_without_gaps(ledger_db: LedgerDb, ledger: Ledger
     assert ledger.state().origin == ORIGIN
 
 
-def test_append_stores_canonical_bytes_and_leaf_hashes(
-    ledger_db: LedgerDb, ledger: Ledger
-) -> None:
+def test_append_stores_canonical_bytes_and_leaf_hashes(ledger_db: LedgerDb, ledger: Ledger) -> None:
     """Each row holds Draft.encode(seq) exactly and SHA-256(0x00 || entry) as its leaf hash."""
     appended = fill(ledger)
     rows = ledger_db.execute(
@@ -121,7 +119,9 @@ def test_append_stores_every_perfect_subtree_and_the_compact_range(
             start = index << level
             expected[index << 6 | level] = root_hash(leaves[start : start + (1 << level)])
         level += 1
-    stored = {int(i): bytes(h) for i, h in ledger_db.execute("SELECT node_id, hash FROM ledger_nodes")}
+    stored = {
+        int(i): bytes(h) for i, h in ledger_db.execute("SELECT node_id, hash FROM ledger_nodes")
+    }
     assert stored == expected
     compact = CompactRange()
     for leaf in leaves:
@@ -490,9 +490,7 @@ def test_witness_signed_by_another_key_raises_ledger_broken(
     assert ledger.latest_checkpoint() is None
 
 
-def test_witness_follows_each_signature(
-    ledger: Ledger, signer: NoteSigner, tmp_path: Path
-) -> None:
+def test_witness_follows_each_signature(ledger: Ledger, signer: NoteSigner, tmp_path: Path) -> None:
     """The witness file holds the note of the last checkpoint signed on this host."""
     witness = tmp_path / "state" / "witness"
     for size in (3, 9):
@@ -519,10 +517,13 @@ def test_draft_encode_is_canonical_json() -> None:
     """Sorted keys, no spaces, raw UTF-8 and the time in UTC with microseconds."""
     at = datetime(2026, 3, 14, 9, 26, 53, 589_793, tzinfo=timezone(timedelta(hours=2)))
     draft = Draft(EntryType.POLICY_LOADED, at, "cli:bob@h", {"z": 1, "a": {"é": ["ü", True, None]}})
-    assert draft.encode(7) == (
-        '{"a":{"é":["ü",true,null]},"actor":"cli:bob@h","at":"2026-03-14T07:26:53.589793Z",'
-        '"schema":1,"seq":7,"type":"policy_loaded","z":1}'
-    ).encode()
+    assert (
+        draft.encode(7)
+        == (
+            '{"a":{"é":["ü",true,null]},"actor":"cli:bob@h","at":"2026-03-14T07:26:53.589793Z",'
+            '"schema":1,"seq":7,"type":"policy_loaded","z":1}'
+        ).encode()
+    )
     edge = Draft(EntryType.KEY_CREATED, NOW, ACTOR, {"hi": 2**53 - 1, "lo": -(2**53 - 1)})
     assert json.loads(edge.encode(0))["hi"] == 2**53 - 1
 

@@ -10,6 +10,7 @@ and file the sidecar wrote is scanned for them: zero hits.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -25,9 +26,10 @@ import pytest
 
 from governance.policy import Policy
 from sidecar.detection import Finding
+from sidecar.v1 import governance_pb2 as gpb
 from sidecar.v1 import sidecar_pb2 as pb
 from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
-from tests.conftest import ROOT, Captured, SidecarFactory, minimal_policies
+from tests.conftest import ROOT, Captured, Running, SidecarFactory, minimal_policies
 from tests.pgserver import PgServer
 
 # Every canary is one the detector finds in TEXT (checked by the records scan below): a
@@ -53,6 +55,7 @@ TEXT = (
     "DE89 3704 0044 0532 0130 00, from 203.0.113.77, see https://zq7-canary.example.net/inbox"
 )
 SUBJECT = "subject-zq7-canary-42"
+CANARY_BYTES = (CANARIES[0].encode() * 3)[:32]  # sent where a leaf hash belongs
 
 
 class LeakyRaisingDetector:
@@ -262,6 +265,7 @@ async def test_canaries_never_leave_memory(
     assert len(errors) >= 15, errors
     # Records were written (decrypted, they hold only redacted text), then the files.
     assert len(healthy.records()) >= 3
+    exports = await _ledger_paths(healthy, errors)
     for running in servers:
         await running.sidecar.recorder.stop()  # flush; the session teardown stops the rest
         running.sidecar.recorder.start()
@@ -269,6 +273,10 @@ async def test_canaries_never_leave_memory(
     sources = [("stdout", out), ("stderr", err), ("grpc errors", "\n".join(errors))]
     sources += list(captured.blobs())
     sources += [("record " + r.record_id, r.plaintext.decode()) for r in healthy.records()]
+    sources += exports
+    entries = [json.dumps(e, ensure_ascii=False) for r in servers for e in r.ledger_entries()]
+    assert any('"screening_decision"' in e for e in entries)
+    sources += [("ledger entries", "\n".join(entries))]
     for running in servers:
         for path in sorted(running.data_dir.rglob("*")):
             if path.is_file():  # the SQLite database, its WAL, the key files
@@ -278,6 +286,38 @@ async def test_canaries_never_leave_memory(
     assert any(s.startswith("span:") for s, _ in sources)
     leaks = [(source, _hits(blob)) for source, blob in sources if _hits(blob)]
     assert leaks == []
+
+
+async def _ledger_paths(running: Running, errors: list[str]) -> list[tuple[str, str]]:
+    """Every Governance RPC, failures included; returns the exports it produced."""
+    governance = running.governance
+    checkpoint = await governance.GetCheckpoint(gpb.GetCheckpointRequest(fresh=True))
+    blobs = [("checkpoint", str(checkpoint))]
+    for seq in range(checkpoint.size):
+        proof = await governance.GetInclusionProof(gpb.GetInclusionProofRequest(seq=seq))
+        blobs.append((f"inclusion proof {seq}", str(proof) + proof.entry.decode()))
+    consistency = await governance.GetConsistencyProof(gpb.GetConsistencyProofRequest(first_size=1))
+    blobs.append(("consistency proof", str(consistency)))
+    for fmt in ("jsonl", "csv"):
+        data = b"".join(
+            [c.data async for c in governance.ExportLedger(gpb.ExportLedgerRequest(format=fmt))]
+        )
+        blobs.append((f"export {fmt}", data.decode("utf-8", "replace")))
+    for call in (
+        governance.GetInclusionProof(gpb.GetInclusionProofRequest(seq=10**9)),
+        governance.GetInclusionProof(gpb.GetInclusionProofRequest(leaf_hash=CANARY_BYTES)),
+        governance.ExportLedger(gpb.ExportLedgerRequest(format=CANARIES[0])),
+    ):
+        try:
+            if isinstance(call, grpc.aio.UnaryStreamCall):
+                _ = [c async for c in call]
+            else:
+                await call
+        except grpc.aio.AioRpcError as err:
+            errors.append(f"{err.code().name}: {err.details()}")
+        else:
+            raise AssertionError("a bad Governance request succeeded")
+    return blobs
 
 
 @pytest.mark.slow
@@ -318,6 +358,27 @@ def test_canaries_absent_from_process_output_and_data_dir(tmp_path: Path) -> Non
             asyncio.run(drive())
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)
+            export = tmp_path / "ledger-export.jsonl"
+            governance = [sys.executable, "-m", "governance", "ledger"]
+            subprocess.run(
+                [*governance, "export", "--data-dir", str(data_dir), "--out", str(export)],
+                check=True,
+                cwd=tmp_path,
+                capture_output=True,
+            )
+            key = subprocess.run(
+                [*governance, "public-key", "--data-dir", str(data_dir)],
+                check=True,
+                cwd=tmp_path,
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            subprocess.run(
+                [*governance, "verify", str(export), "--public-key", key],
+                check=True,
+                cwd=tmp_path,
+                capture_output=True,
+            )
         finally:
             if process.poll() is None:
                 process.kill()
@@ -362,7 +423,7 @@ async def test_canaries_absent_from_postgresql_tables(
             row[0]
             for row in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
         ]
-        assert {"log_records", "data_keys"} <= set(tables)
+        assert {"log_records", "data_keys", "ledger_entries", "ledger_nodes"} <= set(tables)
         blobs: list[tuple[str, str]] = []
         for table in tables:
             for row in db.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - our table names

@@ -33,6 +33,7 @@ from typing import IO, TYPE_CHECKING, Any
 from governance import cli_ledger
 from governance.entries import EntryType, iso_utc
 from governance.errors import GovernanceError
+from governance.export import spreadsheet_cell
 from governance.policy import load_policies_file
 from governance.store import OpenedRecord
 from governance.workspace import action_entry, open_ledger, open_store, provider_of
@@ -241,9 +242,8 @@ def _logs_read(args: argparse.Namespace, out: IO[str]) -> int:
             count += 1
             row = _record_row(record)
             if writer is not None:
-                writer.writerow(
-                    [*(row[f] for f in _FIELDS), json.dumps(row["record"], sort_keys=True)]
-                )
+                cells = [*(row[f] for f in _FIELDS), json.dumps(row["record"], sort_keys=True)]
+                writer.writerow([spreadsheet_cell(cell) for cell in cells])
             else:
                 print(json.dumps(row, sort_keys=True, ensure_ascii=False), file=out)
     finally:

@@ -109,6 +109,8 @@ class Draft:
 
     def encode(self, seq: int) -> bytes:
         """The entry's bytes at position seq. Raises ValueError for an unencodable body."""
+        if self.at.tzinfo is None:
+            raise ValueError("entry time must be timezone-aware")
         fields = {"schema", "seq", "type", "at", "actor"} & set(self.body)
         if fields:
             raise ValueError(f"entry body redefines {sorted(fields)}")

@@ -35,6 +35,7 @@ __all__ = [
     "export_recorded",
     "jsonl_lines",
     "plan_export",
+    "spreadsheet_cell",
 ]
 
 _CSV_COLUMNS = ("seq", "at", "type", "actor", "tenant", "model", "outcome", "entry")
@@ -69,14 +70,16 @@ def plan_export(
     """
     if to_seq is not None and since is not None:
         raise ExportRequestError("--to-seq and --since cannot be combined")
+    if (from_seq is not None and from_seq < 0) or (to_seq is not None and to_seq < 0):
+        raise ExportRequestError("sequence numbers start at 0")
+    if from_seq is not None and to_seq is not None and from_seq > to_seq:
+        raise ExportRequestError(f"--from-seq {from_seq} is after --to-seq {to_seq}")
     checkpoint = ledger.sign_checkpoint(signer, now=now, witness=witness)
     start = from_seq or 0
     if since is not None:
         first = ledger.first_seq_since(since)
         start = max(start, checkpoint.size if first is None else first)
     end = checkpoint.size if to_seq is None else to_seq + 1
-    if start < 0 or (to_seq is not None and to_seq < 0):
-        raise ExportRequestError("sequence numbers start at 0")
     if end > checkpoint.size:
         raise ExportRequestError(
             f"--to-seq {to_seq} is beyond the ledger (entries 0..{checkpoint.size - 1})"
@@ -128,7 +131,7 @@ def jsonl_lines(
         yield entry + b"\n"
 
 
-def _cell(value: object) -> str:
+def spreadsheet_cell(value: object) -> str:
     text = "" if value is None else str(value)
     # A leading =, +, - or @ makes spreadsheets evaluate the cell (CSV injection).
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
@@ -137,11 +140,15 @@ def _cell(value: object) -> str:
 def csv_lines(ledger: Ledger, span: ExportRange) -> Iterator[bytes]:
     """A header row, then one row per entry with its main fields and its full JSON."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # The default \r\n terminator makes csv quote any field holding \r or \n, so a value
+    # cannot start a row of its own (where the injection guard would not see it).
+    writer = csv.writer(buffer)
     writer.writerow(_CSV_COLUMNS)
     for _, entry in ledger.entries(span.start, span.end):
         fields = json.loads(entry)
-        writer.writerow([_cell(fields.get(c)) for c in _CSV_COLUMNS[:-1]] + [entry.decode()])
+        writer.writerow(
+            [spreadsheet_cell(fields.get(c)) for c in _CSV_COLUMNS[:-1]] + [entry.decode()]
+        )
         if buffer.tell() > 1 << 16:
             yield buffer.getvalue().encode()
             buffer.seek(0)

@@ -299,12 +299,13 @@ class Ledger:
             latest = session.scalars(
                 select(CheckpointRow).order_by(CheckpointRow.size.desc()).limit(1)
             ).first()
+            # The witness first: a restored database may carry its own (older) checkpoints.
+            if remembered is not None:
+                self._check_extends(session, remembered.size, remembered.root, size, root)
             if latest is not None:
                 self._check_extends(session, latest.size, bytes(latest.root), size, root)
                 if latest.size == size:
                     return SignedCheckpoint(size, root, latest.note)
-            if remembered is not None:
-                self._check_extends(session, remembered.size, remembered.root, size, root)
             note = signer.sign(Checkpoint(self.origin, size, root).text())
             session.add(CheckpointRow(size=size, root=root, note=note, signed_us=micros(now)))
             return SignedCheckpoint(size, root, note)

@@ -149,8 +149,11 @@ def _verify(
     computed = bytearray()  # every line's leaf hash, 32 bytes each
     root_at_previous = compact.root() if previous is not None and previous.size == start else None
     lines_read = 0
+    cut: int | None = None  # a last line without its newline: the file may end mid-entry
     for line in iterator:
-        entry = line[:-1] if line.endswith(b"\n") else line
+        complete = line.endswith(b"\n")
+        entry = line[:-1] if complete else line
+        cut = None if complete else lines_read
         lines_read += 1
         leaf = _leaf_hash(entry)
         computed += leaf
@@ -166,12 +169,13 @@ def _verify(
             f"header: right holds {len(right)} hashes; a tree of {size} entries needs {len(levels)}"
         )
         raise _Abort
-    if lines_read != count or _root(compact, right, levels) != checkpoint.root:
-        if lines_read >= count:
-            report.problems.append(
-                f"entries {start}..{end - 1} do not hash to the root signed for {size} entries"
-            )
-        _locate(header, listed, bytes(computed), checkpoint, right, levels, report)
+    root_ok = lines_read >= count and _root(compact, right, levels) == checkpoint.root
+    if lines_read >= count and not root_ok:
+        report.problems.append(
+            f"entries {start}..{end - 1} do not hash to the root signed for {size} entries"
+        )
+    if not root_ok or lines_read != count:
+        _locate(header, listed, bytes(computed), cut, checkpoint, right, levels, report)
     if previous is not None:
         _check_previous(header, previous, checkpoint, root_at_previous, start, end, report)
 
@@ -213,6 +217,7 @@ def _locate(
     header: dict[str, object],
     listed: bytes | None,
     computed: bytes,
+    cut: int | None,
     checkpoint: Checkpoint,
     right: list[bytes],
     levels: list[int],
@@ -226,7 +231,9 @@ def _locate(
             "the header's leaf-hash list is missing or does not match the signed root either, "
             "so the wrong entry cannot be located"
         )
-        if lines < count:
+        if cut is not None:
+            report.problems.append(f"file ends inside line {cut + 2}: truncated")
+        elif lines < count:
             report.problems.append(f"file holds {lines} of {count} entries: truncated")
         elif lines > count:
             report.problems.append(f"file holds {lines - count} entries beyond the checkpoint")
@@ -237,8 +244,20 @@ def _locate(
     present = set(got)
     unknown = [i for i, h in enumerate(got) if h not in position]
     missing = [i for i, h in enumerate(want) if h not in present]
-    modified = sorted(set(unknown) & set(missing))
     found: list[str] = []
+    if cut is not None and cut in unknown:
+        # A partial last line is where the file was cut, not a modified or forged entry.
+        unknown.remove(cut)
+        gone = [i for i in missing if i >= cut]
+        missing = [i for i in missing if i < cut]
+        if gone:
+            found.append(
+                f"file ends inside line {cut + 2}: truncated (entries {start + gone[0]}.."
+                f"{start + gone[-1]} are missing)"
+            )
+        else:
+            found.append(f"file ends inside line {cut + 2}: truncated")
+    modified = sorted(set(unknown) & set(missing))
     found += [f"entry seq {start + i} (line {i + 2}) was modified" for i in modified]
     if missing and not unknown and missing == list(range(lines, count)):
         found.append(
@@ -254,8 +273,8 @@ def _locate(
             continue
         if i >= count and all(j >= count for j in unknown if j not in modified):
             found.append(
-                f"line {i + 2}: an entry after seq {start + count - 1}, the last one the signed "
-                "checkpoint covers (appended without a checkpoint)"
+                f"line {i + 2}: an entry after seq {start + count - 1}, the end of the signed "
+                "range this export covers (appended without a checkpoint)"
             )
         else:
             found.append(f"line {i + 2}: not an entry of this log (inserted)")

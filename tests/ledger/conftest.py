@@ -2,8 +2,10 @@
 
 `ledger_db` is parametrised over both back-ends, so every test taking it runs twice;
 `ledger_dbs.create()` makes further databases of the same kind in the same test (a second
-history for fork tests). `LedgerDb.execute()` reaches the rows behind the ledger's back,
-as an operator restoring a backup or an attacker with database access would.
+history for fork tests). PostgreSQL databases come from a session pool and are emptied
+(TRUNCATE) before each use: CREATE DATABASE per test would cost more than the tests.
+`LedgerDb.execute()` reaches the rows behind the ledger's back, as an operator restoring a
+backup or an attacker with database access would.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from psycopg import sql
 from sqlalchemy import text
 
 from governance.database import Database
 from governance.ledger import Ledger
 from governance.note import NoteSigner
+from governance.tables import Base, SchemaVersion
 from tests.ledger._helpers import ORIGIN
 from tests.pgserver import PgServer
 
@@ -97,15 +102,56 @@ class LedgerDb:
             )
 
 
+class PgPool:
+    """PostgreSQL databases on the session's server, reused from test to test."""
+
+    def __init__(self, server: PgServer) -> None:
+        self.server = server
+        self._free: list[str] = []
+        self._all: list[str] = []
+
+    def take(self) -> tuple[str, str]:
+        """(name, URL) of an empty database: a fresh one, or a returned one truncated."""
+        if not self._free:
+            name = f"l_{uuid.uuid4().hex}"
+            self._all.append(name)
+            return name, self.server.create_database(name)
+        name = self._free.pop()
+        tables = sql.SQL(", ").join(
+            sql.Identifier(table.name)
+            for table in Base.metadata.sorted_tables
+            if table.name != SchemaVersion.__tablename__
+        )
+        with psycopg.connect(
+            host="127.0.0.1", port=self.server.port, user="postgres", dbname=name, autocommit=True
+        ) as connection:
+            connection.execute(sql.SQL("TRUNCATE {} CASCADE").format(tables))
+        return name, self.server.url(name)
+
+    def give_back(self, name: str) -> None:
+        self._free.append(name)
+
+    def close(self) -> None:
+        for name in self._all:
+            self.server.drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def pg_pool(postgres: PgServer) -> Iterator[PgPool]:
+    pool = PgPool(postgres)
+    yield pool
+    pool.close()
+
+
 class LedgerDbs:
-    """Creates migrated databases of one kind for one test and drops them afterwards."""
+    """Creates migrated, empty databases of one kind for one test; releases them after."""
 
     def __init__(self, kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
         self.kind = kind
         self._request = request
         self._tmp_path = tmp_path
         self._made: list[LedgerDb] = []
-        self._pg_names: list[str] = []
+        self._taken: list[str] = []
 
     def create(self) -> LedgerDb:
         if self.kind == "sqlite":
@@ -113,10 +159,9 @@ class LedgerDbs:
             directory.mkdir()
             url = f"sqlite:///{directory / 'sidecar.db'}"
         else:
-            server: PgServer = self._request.getfixturevalue("postgres")
-            name = f"l_{uuid.uuid4().hex}"
-            url = server.create_database(name)
-            self._pg_names.append(name)
+            pool: PgPool = self._request.getfixturevalue("pg_pool")
+            name, url = pool.take()
+            self._taken.append(name)
         database = Database(url)
         database.migrate()
         made = LedgerDb(self.kind, url, database)
@@ -125,11 +170,11 @@ class LedgerDbs:
 
     def close(self) -> None:
         for made in self._made:
-            made.database.close()
-        if self._pg_names:
-            server: PgServer = self._request.getfixturevalue("postgres")
-            for name in self._pg_names:
-                server.drop_database(name)
+            made.database.close()  # no connection is left to block the next TRUNCATE
+        if self._taken:
+            pool: PgPool = self._request.getfixturevalue("pg_pool")
+            for name in self._taken:
+                pool.give_back(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

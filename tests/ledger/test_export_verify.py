@@ -181,7 +181,11 @@ def test_export_needs_a_consistency_proof_for_a_previous_checkpoint_outside_the_
     ledger.append(drafts(14, first=6), now=NOW)
     after = ledger.sign_checkpoint(signer, now=NOW)
     ledger.append(drafts(10, first=20), now=NOW)
-    for request, previous in (({"from_seq": 12}, before), ({"to_seq": 14}, after)):
+    cases: list[tuple[dict[str, Any], SignedCheckpoint]] = [
+        ({"from_seq": 12}, before),
+        ({"to_seq": 14}, after),
+    ]
+    for request, previous in cases:
         span = plan_export(ledger, signer, now=NOW, **request)
         report = verify(export(ledger, span), signer, previous.note)
         assert report.problems == [
@@ -218,8 +222,7 @@ def test_export_recorded_describes_the_export(ledger: Ledger, signer: NoteSigner
     """The ledger_exported entry names the range, tree size and note digest; it verifies later."""
     ledger.append(drafts(12), now=NOW)
     span = plan_export(ledger, signer, now=NOW, from_seq=3, to_seq=8)
-    lines = export(ledger, span)
-    draft = export_recorded(span, fmt="jsonl", actor=EXPORTER, now=NOW, lines=len(lines))
+    draft = export_recorded(span, fmt="jsonl", actor=EXPORTER, now=NOW)
     assert (draft.type, draft.actor, draft.at) == (EntryType.LEDGER_EXPORTED, EXPORTER, NOW)
     assert dict(draft.body) == {
         "from_seq": 3,
@@ -228,7 +231,6 @@ def test_export_recorded_describes_the_export(ledger: Ledger, signer: NoteSigner
         "tree_size": 12,
         "checkpoint_sha256": hashlib.sha256(span.checkpoint.note.encode()).hexdigest(),
         "format": "jsonl",
-        "lines": 7,
     }
     assert ledger.append([draft], now=NOW) == [12]
     later = export(ledger, plan_export(ledger, signer, now=NOW))
@@ -307,7 +309,8 @@ def test_verify_detects_a_fork_through_a_consistency_proof(
 def test_verify_detects_a_fork_at_the_same_size(histories: Histories, signer: NoteSigner) -> None:
     """Two different roots signed for 10 entries: a fork, whatever the range exported."""
     b = histories.b
-    for request in ({}, {"from_seq": 10}):
+    requests: list[dict[str, Any]] = [{}, {"from_seq": 10}]
+    for request in requests:
         report = verify(export(b, plan_export(b, signer, now=NOW, **request)), signer)
         assert report.ok
         report = verify(
@@ -505,8 +508,8 @@ def test_verify_names_an_entry_appended_after_the_checkpoint(
     problems = verify(lines, signer).problems
     for line, seq in ((len(lines) - 1, exported.end - 1), (len(lines), exported.end - 1)):
         assert (
-            f"line {line}: an entry after seq {seq}, the last one the signed checkpoint covers "
-            "(appended without a checkpoint)"
+            f"line {line}: an entry after seq {seq}, the end of the signed range this export "
+            "covers (appended without a checkpoint)"
         ) in problems
 
 
@@ -642,11 +645,16 @@ def test_verify_names_exactly_the_modified_entry(
 # -- CSV ------------------------------------------------------------------------------------
 
 
+def csv_rows(ledger: Ledger, span: ExportRange) -> list[list[str]]:
+    """The CSV export parsed as a spreadsheet would read it (CR, LF and CRLF end rows)."""
+    text = b"".join(csv_lines(ledger, span)).decode()
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
 def test_csv_export_has_a_header_and_one_row_per_entry(ledger: Ledger, signer: NoteSigner) -> None:
     """CSV: the column row, then per entry its main fields and its exact JSON."""
     ledger.append(drafts(12), now=NOW)
-    span = plan_export(ledger, signer, now=NOW, from_seq=2, to_seq=9)
-    rows = list(csv.reader(io.StringIO(b"".join(csv_lines(ledger, span)).decode())))
+    rows = csv_rows(ledger, plan_export(ledger, signer, now=NOW, from_seq=2, to_seq=9))
     assert rows[0] == ["seq", "at", "type", "actor", "tenant", "model", "outcome", "entry"]
     stored = dict(ledger.entries(2, 10))
     assert [int(row[0]) for row in rows[1:]] == list(range(2, 10))
@@ -657,23 +665,37 @@ def test_csv_export_has_a_header_and_one_row_per_entry(ledger: Ledger, signer: N
 
 
 def test_csv_export_guards_against_formula_injection(ledger: Ledger, signer: NoteSigner) -> None:
-    """Cells starting with = + - @ tab or CR get a leading quote; others are untouched."""
-    risky = ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "\tx", "\rx"]
+    """Cells starting with = + - @ or tab get a leading quote; others are untouched."""
+    risky = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\t=1"]
     ledger.append(
         [
-            Draft(EntryType.RECORDS_READ, NOW, f"{value}", {"tenant": value, "model": value})
+            Draft(EntryType.RECORDS_READ, NOW, value, {"tenant": value, "model": value})
             for value in risky
         ]
         + [Draft(EntryType.RECORDS_READ, NOW, "ok", {"tenant": "acme", "outcome": -3})],
         now=NOW,
     )
-    span = plan_export(ledger, signer, now=NOW)
-    rows = list(csv.reader(io.StringIO(b"".join(csv_lines(ledger, span)).decode())))
-    for value, row in zip(risky, rows[1:], strict=False):
+    rows = csv_rows(ledger, plan_export(ledger, signer, now=NOW))
+    assert len(rows) == 1 + len(risky) + 1
+    for value, row in zip(risky, rows[1:-1], strict=True):
         assert row[3:6] == ["'" + value] * 3
         assert json.loads(row[7])["tenant"] == value  # the JSON column keeps the exact entry
     assert rows[-1][3:7] == ["ok", "acme", "", "'-3"]
-    assert all(not row[7] or row[7].startswith("{") for row in rows[1:])
+
+
+@pytest.mark.parametrize("value", ["\r=1+1", "acme\r=1+1", "acme\n=1+1", "acme\r\n@SUM(A1)"])
+def test_csv_export_keeps_line_breaks_inside_their_cell(
+    ledger: Ledger, signer: NoteSigner, value: str
+) -> None:
+    """A CR or LF in a value stays inside its quoted cell: no extra row, no bare formula cell."""
+    ledger.append(
+        [Draft(EntryType.RECORDS_READ, NOW, ACTOR, {"tenant": value}), *drafts(1, first=1)],
+        now=NOW,
+    )
+    rows = csv_rows(ledger, plan_export(ledger, signer, now=NOW))
+    assert [row[0] for row in rows] == ["seq", "0", "1"], rows
+    assert rows[1][4] in (value, "'" + value)
+    assert not any(cell[:1] in ("=", "+", "-", "@") for row in rows for cell in row), rows
 
 
 # -- the verifier stands alone ---------------------------------------------------------------

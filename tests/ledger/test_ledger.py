@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -137,7 +138,7 @@ def test_append_rejects_unencodable_entry_and_appends_nothing(
     before = ledger.state()
     for body in ({"ratio": 0.5}, {"seq": 99}):
         bad = Draft(EntryType.SCREENING_DECISION, NOW, ACTOR, body)
-        with pytest.raises(ValueError, match="float|redefines"):
+        with pytest.raises(ValueError, match=r"floats are not allowed|redefines"):
             ledger.append([*drafts(2, first=3), bad], now=NOW)
     assert ledger.state() == before
     assert ledger_db.count("ledger_entries") == 3
@@ -150,9 +151,13 @@ def test_append_in_follows_the_callers_transaction(ledger_db: LedgerDb, ledger: 
     class Abandon(Exception):
         pass
 
-    with pytest.raises(Abandon), ledger_db.database.transaction() as session:
-        assert ledger.append_in(session, drafts(4), now=NOW) == [0, 1, 2, 3]
-        raise Abandon
+    def append_then_fail() -> None:
+        with ledger_db.database.transaction() as session:
+            assert ledger.append_in(session, drafts(4), now=NOW) == [0, 1, 2, 3]
+            raise Abandon
+
+    with pytest.raises(Abandon):
+        append_then_fail()
     assert ledger.state().size == 0
     assert ledger_db.count("ledger_entries") == 0
     with ledger_db.database.transaction() as session:
@@ -175,9 +180,9 @@ def test_append_under_another_origin_raises_ledger_broken(
     ledger.append(drafts(2), now=NOW)
     other_origin = "other.example.org/audit"
     other = ledger_db.ledger(other_origin)
-    with pytest.raises(LedgerBroken, match="ledger.example.org/audit"):
+    with pytest.raises(LedgerBroken, match=re.escape(repr(ORIGIN))):
         other.append(drafts(1, first=2), now=NOW)
-    with pytest.raises(LedgerBroken, match="ledger.example.org/audit"):
+    with pytest.raises(LedgerBroken, match=re.escape(repr(ORIGIN))):
         other.sign_checkpoint(NoteSigner.generate(other_origin), now=NOW)
     assert ledger.state().size == 2
     assert ledger_db.count("ledger_checkpoints") == 0
@@ -548,7 +553,7 @@ def test_draft_encode_is_canonical_json() -> None:
 )
 def test_draft_encode_rejects_what_cannot_be_reproduced(body: dict[str, Any]) -> None:
     """Floats, integers beyond 2^53, header fields, non-JSON values: ValueError."""
-    with pytest.raises(ValueError, match="."):
+    with pytest.raises(ValueError):  # noqa: PT011 - the messages differ by cause
         Draft(EntryType.ACCESS_DENIED, NOW, ACTOR, body).encode(0)
 
 

@@ -66,7 +66,7 @@ def database_url_for(data_dir: Path) -> str:
     return f"sqlite:///{data_dir / 'sidecar.db'}"
 
 
-def _enable_sqlite_pragmas(engine: Engine) -> None:
+def _enable_sqlite_pragmas(engine: Engine, *, writer: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
@@ -79,8 +79,9 @@ def _enable_sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # Take the write lock up front: two writers upgrading from a read lock deadlock.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (two writers upgrading from a read lock
+        # deadlock); readers begin deferred, so in WAL mode they never wait for a writer.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
 
 class Database:
@@ -93,14 +94,18 @@ class Database:
         except (SQLAlchemyError, ValueError) as err:
             raise StoreUnavailable(f"cannot use database ({type(err).__name__})") from None
         self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._read_engine = self.engine
         if self.is_sqlite:
             _enable_sqlite_pragmas(self.engine)
+            self._read_engine = create_engine(url, hide_parameters=True)
+            _enable_sqlite_pragmas(self._read_engine, writer=False)
 
     def __repr__(self) -> str:
         return f"<Database {self.engine.dialect.name}>"
 
     def close(self) -> None:
         self.engine.dispose()
+        self._read_engine.dispose()
 
     def migrate(self) -> int:
         """Create or upgrade the schema; returns the schema version now in place.
@@ -157,7 +162,7 @@ class Database:
     def reading(self) -> Iterator[Session]:
         """A session for reads. Raises StoreUnavailable."""
         try:
-            with Session(self.engine) as session:
+            with Session(self._read_engine) as session:
                 yield session
         except SQLAlchemyError as err:
             raise StoreUnavailable(f"database read failed ({type(err).__name__})") from None

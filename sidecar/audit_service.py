@@ -25,7 +25,7 @@ from governance.journal import Unit
 from governance.ledger import Ledger, SignedCheckpoint
 from governance.merkle import ProofError
 from governance.note import NoteSigner
-from sidecar.errors import RequestError, status_boundary
+from sidecar.errors import EntryNotFound, RequestError, status_boundary
 from sidecar.recorder import Recorder
 from sidecar.telemetry import Telemetry
 from sidecar.v1 import governance_pb2 as gpb
@@ -108,8 +108,12 @@ class Checkpointer:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
-            state = await asyncio.to_thread(self.ledger.state)
-            latest = await asyncio.to_thread(self.ledger.latest_checkpoint)
+            try:
+                state = await asyncio.to_thread(self.ledger.state)
+                latest = await asyncio.to_thread(self.ledger.latest_checkpoint)
+            except GovernanceError as err:  # database down: try again next time
+                _log.warning("ledger checkpoint on schedule skipped: %s", err)
+                continue
             if latest is None or state.size > latest.size:
                 await self._sign_quietly("on schedule")
 
@@ -133,12 +137,13 @@ def _checkpoint(signed: SignedCheckpoint, ledger: Ledger, signer: NoteSigner) ->
 
 
 def _chunks(lines: Iterator[bytes]) -> Iterator[bytes]:
+    """The file as pieces of at most _CHUNK_BYTES (a header line can be tens of MB)."""
     buffer = bytearray()
     for line in lines:
         buffer += line
-        if len(buffer) >= _CHUNK_BYTES:
-            yield bytes(buffer)
-            buffer.clear()
+        while len(buffer) >= _CHUNK_BYTES:
+            yield bytes(buffer[:_CHUNK_BYTES])
+            del buffer[:_CHUNK_BYTES]
     if buffer:
         yield bytes(buffer)
 
@@ -182,7 +187,7 @@ class GovernanceService(gpb_grpc.GovernanceServicer):
                     raise RequestError(field="leaf_hash", problem="must be 32 bytes (SHA-256)")
                 found = await asyncio.to_thread(self._ledger.seq_of_leaf, request.leaf_hash)
                 if found is None:
-                    raise ProofError("no entry with this leaf hash")
+                    raise EntryNotFound
                 seq = found
             else:
                 seq = request.seq

@@ -4,6 +4,7 @@ SidecarError
 ├── RequestError         INVALID_ARGUMENT    a field broke a documented limit
 ├── ContextNotFound      NOT_FOUND           unknown, ended, aborted or expired inference
 ├── ContextBusy          FAILED_PRECONDITION another call is ending or streaming it
+├── EntryNotFound        NOT_FOUND           no ledger entry with the leaf hash asked for
 ├── CapacityExceeded     RESOURCE_EXHAUSTED  live contexts or bytes over the limit
 └── DetectorUnavailable  UNAVAILABLE         detection failed and the policy says reject
 governance: StoreUnavailable UNAVAILABLE (database down; nothing written), PolicyError
@@ -35,6 +36,7 @@ __all__ = [
     "ContextNotFound",
     "DetectionFailed",
     "DetectorUnavailable",
+    "EntryNotFound",
     "RequestError",
     "SidecarError",
     "status_boundary",
@@ -61,6 +63,13 @@ class ContextNotFound(SidecarError):
 
     def __init__(self, reason: str = "unknown, ended, aborted or expired inference") -> None:
         super().__init__(f"inference_id: {reason}")
+
+
+class EntryNotFound(SidecarError):
+    status = grpc.StatusCode.NOT_FOUND
+
+    def __init__(self) -> None:
+        super().__init__("leaf_hash: no ledger entry has this leaf hash")
 
 
 class ContextBusy(SidecarError):

@@ -218,7 +218,7 @@ class Records:
             ),
         )
         entries = (decision.entry(at=retained.created_at, actor=self._actor),) if decision else ()
-        about = retained.meta.get("inference_id")
+        about = decision.decision_id if decision else retained.meta.get("inference_id")
         committed = await self._recorder.commit(
             Unit(record, entries, about=about if isinstance(about, str) else None)
         )

@@ -542,7 +542,8 @@ async def test_export_verifies_against_a_previous_checkpoint(audited: Running) -
 
 
 async def test_export_ranges_verify(audited: Running) -> None:
-    """from_seq/to_seq (inclusive) and since_unix_ms select the range; each verifies."""
+    """from_seq/to_seq (inclusive) and since_unix_ms select the range; each verifies, an
+    empty one (since after the last entry) too."""
     await audited.stub.Redact(pb.RedactRequest(text=INPUT))
     ranged = await _export(audited, from_seq=2, to_seq=4)
     assert (_header(ranged)["from_seq"], _header(ranged)["count"]) == (2, 3)
@@ -557,6 +558,12 @@ async def test_export_ranges_verify(audited: Running) -> None:
     lines = [json.loads(line) for line in recent.splitlines()[1:]]
     assert lines[0]["decision_id"] == reply.decision_id
     report = _verify(audited, recent)
+    assert report.ok, report.problems
+
+    future = await _export(audited, since_unix_ms=since_ms + 3_600_000)
+    assert _header(future)["count"] == 0
+    assert len(future.splitlines()) == 1
+    report = _verify(audited, future)
     assert report.ok, report.problems
 
 
@@ -586,7 +593,7 @@ async def test_export_csv_has_a_row_per_entry(audited: Running) -> None:
         (gpb.GetInclusionProofRequest(seq=10**6), grpc.StatusCode.OUT_OF_RANGE),
         (gpb.GetInclusionProofRequest(seq=0, tree_size=10**6), grpc.StatusCode.OUT_OF_RANGE),
         (gpb.GetInclusionProofRequest(seq=5, tree_size=5), grpc.StatusCode.OUT_OF_RANGE),
-        (gpb.GetInclusionProofRequest(leaf_hash=b"\x02" * 32), grpc.StatusCode.OUT_OF_RANGE),
+        (gpb.GetInclusionProofRequest(leaf_hash=b"\x02" * 32), grpc.StatusCode.NOT_FOUND),
         (
             gpb.GetConsistencyProofRequest(first_size=1, second_size=10**6),
             grpc.StatusCode.OUT_OF_RANGE,

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from governance.keyprovider import LocalKeyProvider
 from governance.database import SCHEMA_VERSION
+from governance.keyprovider import LocalKeyProvider
 from governance.store import (
     LogStore,
     NewRecord,

@@ -197,9 +197,10 @@ def _keys_retire(args: argparse.Namespace, out: IO[str]) -> int:
             "run `governance keys rotate --stage promote` first"
         )
     with open_ledger(args, provider) as (ledger, _, _):
-        provider.retire(args.version)
+        # Recorded first: key material destroyed without its ledger entry is unaccounted for.
         entry = action_entry(EntryType.KEY_DESTROYED, {"key": "kek", "kek_version": args.version})
         ledger.append([entry], now=datetime.now(UTC))
+        provider.retire(args.version)
     print(f"kek v{args.version} retired (key material destroyed)", file=out)
     return 0
 
@@ -227,38 +228,38 @@ def _record_row(record: OpenedRecord) -> dict[str, Any]:
 def _logs_read(args: argparse.Namespace, out: IO[str]) -> int:
     provider = provider_of(args)
     store = open_store(args, provider)
-    failed = count = 0
     try:
-        writer = csv.writer(out) if args.format == "csv" else None
-        if writer is not None:
-            writer.writerow([*_FIELDS, "record"])
-        for record in store.read(
-            since=args.since, until=args.until, tenant=args.tenant, model=args.model
-        ):
-            if not isinstance(record, OpenedRecord):
-                failed += 1
-                print(f"record {record.record_id}: {record.reason}", file=sys.stderr)
-                continue
-            count += 1
-            row = _record_row(record)
-            if writer is not None:
-                cells = [*(row[f] for f in _FIELDS), json.dumps(row["record"], sort_keys=True)]
-                writer.writerow([spreadsheet_cell(cell) for cell in cells])
-            else:
-                print(json.dumps(row, sort_keys=True, ensure_ascii=False), file=out)
+        found = list(
+            store.read(since=args.since, until=args.until, tenant=args.tenant, model=args.model)
+        )
     finally:
         store.close()
+    opened = [r for r in found if isinstance(r, OpenedRecord)]
+    failed = [r for r in found if not isinstance(r, OpenedRecord)]
     query = {"since": args.since, "until": args.until, "tenant": args.tenant, "model": args.model}
     read = {
         "filter": {k: iso_utc(v) if isinstance(v, datetime) else v for k, v in query.items() if v},
-        "count": count,
-        "unreadable": failed,
+        "count": len(opened),
+        "unreadable": len(failed),
         "format": args.format,
     }
+    # Recorded before anything is shown: a read cut short is still a read.
     with open_ledger(args, provider) as (ledger, _, _):
         ledger.append([action_entry(EntryType.RECORDS_READ, read)], now=datetime.now(UTC))
+    for unreadable in failed:
+        print(f"record {unreadable.record_id}: {unreadable.reason}", file=sys.stderr)
+    writer = csv.writer(out) if args.format == "csv" else None
+    if writer is not None:
+        writer.writerow([*_FIELDS, "record"])
+    for record in opened:
+        row = _record_row(record)
+        if writer is not None:
+            cells = [*(row[f] for f in _FIELDS), json.dumps(row["record"], sort_keys=True)]
+            writer.writerow([spreadsheet_cell(cell) for cell in cells])
+        else:
+            print(json.dumps(row, sort_keys=True, ensure_ascii=False), file=out)
     if failed:
-        print(f"governance: {failed} records could not be read", file=sys.stderr)
+        print(f"governance: {len(failed)} records could not be read", file=sys.stderr)
         return 1
     return 0
 

@@ -3,7 +3,9 @@
     governance ledger export [--from-seq N] [--to-seq M | --since T] [--format jsonl|csv]
                              [--consistency-from SIZE ...] --out FILE
     governance ledger verify FILE --public-key KEY [--previous-checkpoint CP]
-                             [--save-checkpoint FILE]     offline: no database, no secrets
+                             [--save-checkpoint FILE] [--from-seq N] [--to-seq M | --partial]
+                             offline: no database, no secrets (also `python -m
+                             governance.verify`, which needs only `cryptography`)
     governance ledger public-key                        the note verifier key to hand out
     governance ledger checkpoint [--fresh]              the latest signed checkpoint
     governance ledger inclusion-proof SEQ [--tree-size S]
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import IO
 
 from governance.errors import GovernanceError
+from governance.verify import add_arguments as add_verify_arguments
 
 __all__ = ["register"]
 
@@ -66,10 +69,7 @@ def register(
         help="include a consistency proof from this earlier checkpoint size (repeatable)",
     )
     verify = ledger.add_parser("verify", parents=[common], help="verify an export offline")
-    verify.add_argument("file", type=Path)
-    verify.add_argument("--public-key", required=True, help="verifier key, or a file holding it")
-    verify.add_argument("--previous-checkpoint", type=Path, help="a checkpoint you kept before")
-    verify.add_argument("--save-checkpoint", type=Path, help="keep the verified checkpoint here")
+    add_verify_arguments(verify)
     ledger.add_parser("public-key", parents=[common], help="print the note verifier key")
     checkpoint = ledger.add_parser("checkpoint", parents=[common], help="print a checkpoint")
     checkpoint.add_argument("--fresh", action="store_true", help="sign one of the ledger now")
@@ -93,12 +93,18 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
-def _write_atomically(path: Path, chunks: Iterator[bytes]) -> int:
-    """Write to a temporary file beside `path`, fsync, rename; returns the bytes written."""
+def _write_atomically(
+    path: Path, chunks: Iterator[bytes], *, opened: Callable[[], None] = lambda: None
+) -> int:
+    """Write to a temporary file beside `path`, fsync, rename; returns the bytes written.
+
+    `opened` runs once the temporary file exists, before the first byte is written.
+    """
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     written = 0
     try:
         with open(temporary, "wb") as out:
+            opened()
             for chunk in chunks:
                 out.write(chunk)
                 written += len(chunk)
@@ -116,7 +122,13 @@ def _write_atomically(path: Path, chunks: Iterator[bytes]) -> int:
 
 def _export(args: argparse.Namespace, out: IO[str]) -> int:
     from governance.entries import cli_actor
-    from governance.export import csv_lines, export_recorded, jsonl_lines, plan_export
+    from governance.export import (
+        check_consistency_from,
+        csv_lines,
+        export_recorded,
+        jsonl_lines,
+        plan_export,
+    )
     from governance.workspace import open_ledger
 
     if args.out is None:
@@ -133,17 +145,20 @@ def _export(args: argparse.Namespace, out: IO[str]) -> int:
             witness=witness,
         )
         actor = cli_actor()
+        check_consistency_from(span, args.consistency_from)
         lines = (
             jsonl_lines(ledger, span, now=now, actor=actor, consistency_from=args.consistency_from)
             if args.format == "jsonl"
             else csv_lines(ledger, span)
         )
-        size = _write_atomically(args.out, lines)
-        # Recorded once the file exists: an export that failed half-way is not an export.
-        ledger.append(
-            [export_recorded(span, fmt=args.format, actor=actor, now=datetime.now(UTC))],
-            now=datetime.now(UTC),
-        )
+
+        def record() -> None:
+            # Once the file can be written and before a byte is: an export cut short is
+            # still an export.
+            entry = export_recorded(span, fmt=args.format, actor=actor, now=datetime.now(UTC))
+            ledger.append([entry], now=datetime.now(UTC))
+
+        size = _write_atomically(args.out, lines, opened=record)
     print(
         f"exported entries {span.start}..{span.end - 1} ({span.end - span.start}) against the "
         f"checkpoint of {span.checkpoint.size} entries to {args.out} ({size} bytes)",
@@ -152,48 +167,10 @@ def _export(args: argparse.Namespace, out: IO[str]) -> int:
     return 0
 
 
-def _read_text(path: Path, what: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise GovernanceError(f"{path}: cannot read {what} ({type(err).__name__})") from None
-
-
 def _verify(args: argparse.Namespace, out: IO[str]) -> int:
-    from governance.note import NoteVerifier
-    from governance.verify import verify_export
+    from governance.verify import run
 
-    key_text = args.public_key
-    if Path(key_text).is_file():
-        key_text = _read_text(Path(key_text), "public key").strip()
-    verifier = NoteVerifier.from_key(key_text)
-    previous = (
-        _read_text(args.previous_checkpoint, "checkpoint") if args.previous_checkpoint else None
-    )
-    try:
-        with open(args.file, "rb") as lines:
-            report = verify_export(lines, verifier, previous)
-    except OSError as err:
-        raise GovernanceError(f"{args.file}: cannot read ({type(err).__name__})") from None
-    if not report.ok:
-        for problem in report.problems:
-            print(f"{args.file}: {problem}", file=out)
-        print(f"{args.file}: NOT VERIFIED ({len(report.problems)} problems)", file=out)
-        return 1
-    checkpoint = report.checkpoint
-    assert checkpoint is not None  # noqa: S101 - ok implies a verified checkpoint
-    end = report.from_seq + report.entries - 1
-    print(
-        f"{args.file}: verified entries {report.from_seq}..{end} ({report.entries}) against "
-        f"{checkpoint.origin} checkpoint of {checkpoint.size} entries, root "
-        f"{checkpoint.root.hex()}",
-        file=out,
-    )
-    if previous is not None:
-        print(f"{args.file}: consistent with {args.previous_checkpoint}", file=out)
-    if args.save_checkpoint is not None:
-        _write_atomically(args.save_checkpoint, iter([report.checkpoint_note.encode()]))
-    return 0
+    return run(args, out)
 
 
 def _public_key(args: argparse.Namespace, out: IO[str]) -> int:
@@ -220,6 +197,9 @@ def _inclusion(args: argparse.Namespace, out: IO[str]) -> int:
     with open_ledger(args) as (ledger, signer, witness):
         note = None
         size = args.tree_size
+        current = ledger.state().size
+        if args.seq >= current:  # before signing anything
+            raise GovernanceError(f"the ledger has {current} entries; no entry {args.seq}")
         if size is None:
             signed = ledger.checkpoint_at_least(args.seq + 1) or ledger.sign_checkpoint(
                 signer, now=datetime.now(UTC), witness=witness

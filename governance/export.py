@@ -31,6 +31,7 @@ __all__ = [
     "EXPORT_FORMAT",
     "ExportRange",
     "ExportRequestError",
+    "check_consistency_from",
     "csv_lines",
     "export_recorded",
     "jsonl_lines",
@@ -74,11 +75,15 @@ def plan_export(
         raise ExportRequestError("sequence numbers start at 0")
     if from_seq is not None and to_seq is not None and from_seq > to_seq:
         raise ExportRequestError(f"--from-seq {from_seq} is after --to-seq {to_seq}")
+    current = ledger.state().size
+    if to_seq is not None and to_seq >= current:  # refused before anything is signed
+        raise ExportRequestError(f"--to-seq {to_seq} is beyond the ledger ({current} entries)")
     checkpoint = ledger.sign_checkpoint(signer, now=now, witness=witness)
     start = from_seq or 0
     if since is not None:
         first = ledger.first_seq_since(since)
-        start = max(start, checkpoint.size if first is None else first)
+        # Entries appended after the checkpoint was signed are not in this export.
+        start = max(start, checkpoint.size if first is None else min(first, checkpoint.size))
     end = checkpoint.size if to_seq is None else to_seq + 1
     if end > checkpoint.size:
         raise ExportRequestError(
@@ -87,6 +92,14 @@ def plan_export(
     if start > end:
         raise ExportRequestError(f"--from-seq {start} is after the end of the range ({end - 1})")
     return ExportRange(min(start, end), end, checkpoint)
+
+
+def check_consistency_from(span: ExportRange, sizes: Sequence[int]) -> None:
+    """Refuse consistency proofs the export could not contain. Raises ExportRequestError."""
+    size = span.checkpoint.size
+    for first in sizes:
+        if not 0 < first <= size:
+            raise ExportRequestError(f"no consistency proof from size {first} to size {size}")
 
 
 def _b64(hash_: bytes) -> str:
@@ -105,10 +118,9 @@ def jsonl_lines(
     size = span.checkpoint.size
     left = [(index << level, (index + 1) << level) for level, index in right_nodes(0, span.start)]
     right = [(index << level, (index + 1) << level) for level, index in right_nodes(span.end, size)]
+    check_consistency_from(span, consistency_from)
     proofs = []
     for first in sorted(set(consistency_from)):
-        if not 0 < first <= size:
-            raise ExportRequestError(f"no consistency proof from size {first} to size {size}")
         proofs.append(
             {"from_size": first, "proof": [_b64(h) for h in ledger.consistency_proof(first, size)]}
         )

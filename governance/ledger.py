@@ -15,7 +15,10 @@ both the database's and the one this host remembers in its witness file.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -95,7 +98,12 @@ class Ledger:
         if not drafts:
             return []
         state = self._locked_state(session)
-        compact = CompactRange(state.size, _split_hashes(state.compact))
+        try:
+            compact = CompactRange(state.size, _split_hashes(state.compact))
+        except ProofError:
+            raise LedgerBroken(
+                f"ledger_state holds a compact range that does not fit {state.size} entries"
+            ) from None
         appended_us = micros(now)
         entries: list[dict[str, object]] = []
         nodes: list[dict[str, object]] = []
@@ -291,6 +299,12 @@ class Ledger:
         """
         if signer.name != self.origin:
             raise LedgerBroken(f"signing key {signer.name!r} is not for ledger {self.origin!r}")
+        with _witness_lock(witness):
+            return self._sign_locked(signer, now=now, witness=witness)
+
+    def _sign_locked(
+        self, signer: NoteSigner, *, now: datetime, witness: Path | None
+    ) -> SignedCheckpoint:
         remembered = _read_witness(witness, signer) if witness is not None else None
 
         def sign(session: Session) -> SignedCheckpoint:
@@ -359,14 +373,38 @@ def _read_witness(path: Path, signer: NoteSigner) -> Checkpoint | None:
 
 
 def _write_witness(path: Path, note: str) -> None:
-    """Replace the witness file atomically (write, fsync, rename)."""
-    temporary = path.with_name(path.name + ".tmp")
+    """Replace the witness file atomically (unique temporary file, fsync, rename)."""
     try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(temporary, "w", encoding="utf-8") as out:
-            out.write(note)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(note)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(name, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+            raise
     except OSError as err:
         raise StoreUnavailable(f"{path}: cannot write ({type(err).__name__})") from None
+
+
+@contextlib.contextmanager
+def _witness_lock(path: Path | None) -> Iterator[None]:
+    """Hold the witness's lock from reading it to replacing it: the sidecar and the CLI
+    (or two replicas sharing a data dir) sign on one host, and the witness must only grow."""
+    if path is None:
+        yield
+        return
+    lock = path.with_name(path.name + ".lock")
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as err:
+        raise StoreUnavailable(f"{lock}: cannot lock ({type(err).__name__})") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

@@ -171,7 +171,9 @@ class LogStore:
         written: list[Written | None] = [None] * len(records)
         created: list[CreatedKey] = []
         cap = self._vault.message_cap
-        for (tenant, retention_class, bucket), entries in by_scope.items():
+        # Scopes in a fixed order: two writers locking data-key rows never wait on each other
+        # in a cycle (PostgreSQL would abort one as a deadlock).
+        for (tenant, retention_class, bucket), entries in sorted(by_scope.items()):
             # A batch larger than one DEK's message cap spreads over generations.
             for start in range(0, len(entries), cap):
                 chunk = entries[start : start + cap]
@@ -369,7 +371,10 @@ class LogStore:
         """rewrap_all inside the caller's transaction."""
         changed = 0
         rows = session.scalars(
-            select(DataKeyRow).where(DataKeyRow.wrapped.is_not(None)).with_for_update()
+            select(DataKeyRow)
+            .where(DataKeyRow.wrapped.is_not(None))
+            .order_by(DataKeyRow.key_id)
+            .with_for_update()
         ).all()
         for row in rows:
             if row.wrapped is None or row.kek_version == self._vault.primary_kek_version():

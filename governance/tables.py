@@ -79,7 +79,7 @@ class LedgerEntryRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     appended_us: Mapped[int] = mapped_column(BigInteger, index=True)
     entry: Mapped[bytes] = mapped_column(LargeBinary)
-    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary, index=True)  # proofs by hash
 
 
 class LedgerNodeRow(Base):

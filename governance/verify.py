@@ -3,7 +3,11 @@
 Needs the export file, the ledger's public note key and, optionally, a checkpoint the
 auditor kept from before. No database, no secrets, no server code: only the standard
 library, `cryptography` (via note.py) and the RFC 9162 hashing in merkle.py, so it can
-be read in one sitting. It streams the file once; memory grows by 32 bytes per entry.
+be read in one sitting. It streams the file once; memory grows by about 150 bytes per
+entry (the header's leaf-hash list and the recomputed hashes). Runs on its own too:
+
+    python -m governance.verify EXPORT --public-key KEY [--previous-checkpoint CP]
+        [--save-checkpoint FILE] [--from-seq N] [--to-seq M | --partial]
 
 What it establishes, or names as wrong:
 - the checkpoint is signed by the given key (else: which checkpoint);
@@ -18,18 +22,24 @@ What it establishes, or names as wrong:
 
 from __future__ import annotations
 
+import argparse
 import base64
 import binascii
 import contextlib
 import json
-from collections.abc import Iterable
+import os
+import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
 
+from governance.errors import GovernanceError
 from governance.merkle import CompactRange, ProofError, right_nodes, verify_consistency
 from governance.merkle import leaf_hash as _leaf_hash
 from governance.note import Checkpoint, NoteError, NoteVerifier, open_note, parse_checkpoint
 
-__all__ = ["EXPORT_FORMAT", "Report", "verify_export"]
+__all__ = ["EXPORT_FORMAT", "Range", "Report", "add_arguments", "main", "run", "verify_export"]
 
 EXPORT_FORMAT = "privacy-sidecar-ledger-export/v1"
 _HASH = 32
@@ -92,7 +102,7 @@ def _open_checkpoint(note: object, verifier: NoteVerifier, what: str, report: Re
 def _header(line: bytes | None, report: Report) -> dict[str, object]:
     try:
         header = json.loads(line) if line is not None else None
-    except ValueError:
+    except (ValueError, RecursionError):
         header = None
     if not isinstance(header, dict) or header.get("format") != EXPORT_FORMAT:
         report.problems.append(f"line 1: not a {EXPORT_FORMAT} header")
@@ -111,18 +121,35 @@ def _int(header: dict[str, object], key: str) -> int:
     return value
 
 
+Range = tuple[int, int | None]
+
+
 def verify_export(
-    lines: Iterable[bytes], verifier: NoteVerifier, previous_note: str | None = None
+    lines: Iterable[bytes],
+    verifier: NoteVerifier,
+    previous_note: str | None = None,
+    *,
+    expected_range: Range | None = (0, None),
 ) -> Report:
-    """Check an export read as lines (newline included or not). Never raises for bad data."""
+    """Check an export read as lines (newline included or not). Never raises for bad data.
+
+    expected_range (first seq, last seq or None for "to the checkpoint's last entry") is
+    what the auditor asked for: the header's range is not signed, so an export trimmed
+    at either end with its header rewritten is only caught by comparing it with what was
+    asked. None accepts any range (the report says which one was verified).
+    """
     report = Report()
     with contextlib.suppress(_Abort):
-        _verify(iter(lines), verifier, previous_note, report)
+        _verify(iter(lines), verifier, previous_note, expected_range, report)
     return report
 
 
 def _verify(
-    lines: Iterable[bytes], verifier: NoteVerifier, previous_note: str | None, report: Report
+    lines: Iterable[bytes],
+    verifier: NoteVerifier,
+    previous_note: str | None,
+    expected: Range | None,
+    report: Report,
 ) -> None:
     iterator = iter(lines)
     header = _header(next(iterator, None), report)
@@ -136,6 +163,13 @@ def _verify(
             f"header: entries {start}..{end - 1} go beyond the checkpoint's {size} entries"
         )
         raise _Abort
+    if expected is not None:
+        want_end = size if expected[1] is None else expected[1] + 1
+        if (start, end) != (expected[0], want_end):
+            report.problems.append(
+                f"export covers entries {start}..{end - 1}, not {expected[0]}..{want_end - 1} "
+                f"as expected (the checkpoint has {size} entries): entries were left out"
+            )
     previous = None
     if previous_note is not None:
         previous = _open_checkpoint(previous_note, verifier, "previous checkpoint", report)
@@ -372,3 +406,86 @@ def _check_previous(
         f"cannot check consistency with the previous checkpoint ({previous.size} entries): "
         f"the export covers {start}..{end - 1}; export with --consistency-from {previous.size}"
     )
+
+
+# -- command line: `python -m governance.verify` and `governance ledger verify` ----------
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", type=Path, help="a JSONL export")
+    parser.add_argument("--public-key", required=True, help="verifier key, or a file holding it")
+    parser.add_argument("--previous-checkpoint", type=Path, help="a checkpoint you kept before")
+    parser.add_argument("--save-checkpoint", type=Path, help="keep the verified checkpoint here")
+    parser.add_argument("--from-seq", type=int, default=0, help="first entry you asked for")
+    span = parser.add_mutually_exclusive_group()
+    span.add_argument("--to-seq", type=int, help="last entry you asked for (default: all)")
+    span.add_argument("--partial", action="store_true", help="accept whatever range it covers")
+
+
+def _read(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise GovernanceError(f"{path}: cannot read {what} ({type(err).__name__})") from None
+
+
+def run(args: argparse.Namespace, out: IO[str]) -> int:
+    """Verify args.file; print what holds or every problem. 0 only when everything holds.
+
+    Raises GovernanceError for unreadable inputs or a malformed key.
+    """
+    key_text = args.public_key
+    if Path(key_text).is_file():
+        key_text = _read(Path(key_text), "public key").strip()
+    verifier = NoteVerifier.from_key(key_text)
+    previous = _read(args.previous_checkpoint, "checkpoint") if args.previous_checkpoint else None
+    expected = None if args.partial else (args.from_seq, args.to_seq)
+    try:
+        with open(args.file, "rb") as lines:
+            report = verify_export(lines, verifier, previous, expected_range=expected)
+    except OSError as err:
+        raise GovernanceError(f"{args.file}: cannot read ({type(err).__name__})") from None
+    if not report.ok or report.checkpoint is None:
+        for problem in report.problems:
+            print(f"{args.file}: {problem}", file=out)
+        print(f"{args.file}: NOT VERIFIED ({len(report.problems)} problems)", file=out)
+        return 1
+    checkpoint = report.checkpoint
+    print(
+        f"{args.file}: verified entries {report.from_seq}..{report.from_seq + report.entries - 1}"
+        f" ({report.entries}) against {checkpoint.origin} checkpoint of {checkpoint.size} "
+        f"entries, root {checkpoint.root.hex()}",
+        file=out,
+    )
+    if previous is not None:
+        print(f"{args.file}: consistent with {args.previous_checkpoint}", file=out)
+    if args.save_checkpoint is not None:
+        _save(args.save_checkpoint, report.checkpoint_note)
+    return 0
+
+
+def _save(path: Path, note: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(note, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as err:
+        temporary.unlink(missing_ok=True)
+        raise GovernanceError(f"{path}: cannot write ({type(err).__name__})") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m governance.verify", description="Verify a ledger export offline."
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args, sys.stdout)
+    except GovernanceError as err:
+        print(f"verify: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

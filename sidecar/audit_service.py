@@ -20,7 +20,14 @@ import grpc
 
 from governance.entries import Draft
 from governance.errors import GovernanceError
-from governance.export import ExportRange, csv_lines, export_recorded, jsonl_lines, plan_export
+from governance.export import (
+    ExportRange,
+    check_consistency_from,
+    csv_lines,
+    export_recorded,
+    jsonl_lines,
+    plan_export,
+)
 from governance.journal import Unit
 from governance.ledger import Ledger, SignedCheckpoint
 from governance.merkle import ProofError
@@ -35,6 +42,8 @@ __all__ = ["Checkpointer", "GovernanceService"]
 
 _log = logging.getLogger(__name__)
 _CHUNK_BYTES = 1 << 20
+_MAX_SEQ = 2**62  # beyond any ledger; keeps values inside the database's BIGINT
+_MAX_UNIX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 Context = grpc.aio.ServicerContext[object, object]
 
@@ -84,7 +93,13 @@ class Checkpointer:
         return latest if latest is not None else await self.sign()
 
     async def covering(self, size: int) -> SignedCheckpoint:
-        """The smallest signed checkpoint of at least `size` entries (signed now if none)."""
+        """The smallest signed checkpoint of at least `size` entries (signed now if none).
+
+        Raises ProofError, signing nothing, when the ledger is smaller than `size`.
+        """
+        state = await asyncio.to_thread(self.ledger.state)
+        if size > state.size:
+            raise ProofError(f"the ledger has {state.size} entries; no entry {size - 1}")
         found = await asyncio.to_thread(self.ledger.checkpoint_at_least, size)
         if found is None:
             found = await self.sign()
@@ -191,6 +206,8 @@ class GovernanceService(gpb_grpc.GovernanceServicer):
                 seq = found
             else:
                 seq = request.seq
+            if seq > _MAX_SEQ or request.tree_size > _MAX_SEQ:
+                raise ProofError(f"the ledger has no entry {seq} or tree of that size")
             signed = None
             size = request.tree_size
             if size == 0:
@@ -213,6 +230,8 @@ class GovernanceService(gpb_grpc.GovernanceServicer):
         self, request: gpb.GetConsistencyProofRequest, context: Context
     ) -> gpb.ConsistencyProof:
         async with self._call("GetConsistencyProof", context):
+            if request.first_size > _MAX_SEQ or request.second_size > _MAX_SEQ:
+                raise ProofError("no tree of that size")
             signed = None
             second = request.second_size
             if second == 0:
@@ -243,17 +262,25 @@ class GovernanceService(gpb_grpc.GovernanceServicer):
             fmt = request.format or "jsonl"
             if fmt not in ("jsonl", "csv"):
                 raise RequestError(field="format", problem="must be jsonl or csv")
-            since = (
-                datetime.fromtimestamp(request.since_unix_ms / 1000, tz=UTC)
-                if request.HasField("since_unix_ms")
-                else None
-            )
+            since = None
+            if request.HasField("since_unix_ms"):
+                if not 0 <= request.since_unix_ms <= _MAX_UNIX_MS:
+                    raise RequestError(field="since_unix_ms", problem="not a time before 9999")
+                since = datetime.fromtimestamp(request.since_unix_ms / 1000, tz=UTC)
+            for name in ("from_seq", "to_seq"):
+                if request.HasField(name) and getattr(request, name) > _MAX_SEQ:
+                    raise RequestError(field=name, problem=f"larger than {_MAX_SEQ}")
             span = await self._checkpointer.plan_export(
                 from_seq=request.from_seq if request.HasField("from_seq") else None,
                 to_seq=request.to_seq if request.HasField("to_seq") else None,
                 since=since,
             )
             actor = f"grpc:{context.peer()}"
+            check_consistency_from(span, list(request.consistency_from))
+            # Recorded before the first byte goes out: a caller who cancels near the end
+            # still leaves the export in the ledger.
+            entry: Draft = export_recorded(span, fmt=fmt, actor=actor, now=datetime.now(UTC))
+            await self._recorder.commit(Unit(None, (entry,)))
             lines = (
                 jsonl_lines(
                     self._ledger,
@@ -268,5 +295,3 @@ class GovernanceService(gpb_grpc.GovernanceServicer):
             chunks = _chunks(lines)
             while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
                 yield gpb.ExportChunk(data=chunk)
-            entry: Draft = export_recorded(span, fmt=fmt, actor=actor, now=datetime.now(UTC))
-            await self._recorder.commit(Unit(None, (entry,)))

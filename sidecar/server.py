@@ -48,13 +48,17 @@ GOVERNANCE_SERVICE_NAME = gpb.DESCRIPTOR.services_by_name["Governance"].full_nam
 _MIB = 1_048_576
 
 
-def policy_loaded(policies: Policies, *, at: datetime, actor: str) -> Draft:
-    """The ledger entry for the policies a sidecar starts serving with."""
+def policy_loaded(
+    policies: Policies, *, at: datetime, actor: str, verifier_key: str | None = None
+) -> Draft:
+    """The ledger entry for the policies a sidecar starts serving with (and the key that
+    will sign its checkpoints)."""
     return Draft(
         EntryType.POLICY_LOADED,
         at,
         actor,
         {
+            **({"ledger_verifier_key": verifier_key} if verifier_key else {}),
             "version": policies.version,
             "sha256": policies.digest,
             "default": policies.default_name,
@@ -108,10 +112,13 @@ class Sidecar:
             if self.ledger is not None and signer is not None
             else None
         )
-        self._startup = (
-            policy_loaded(policies, at=datetime.now(UTC), actor=actor),
-            *startup_entries,
+        loaded = policy_loaded(
+            policies,
+            at=datetime.now(UTC),
+            actor=actor,
+            verifier_key=signer.verifier.key() if signer is not None else None,
         )
+        self._startup = (loaded, *startup_entries)
         records = Records(
             policies,
             screening,

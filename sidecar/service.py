@@ -74,6 +74,15 @@ def _label(value: str, field: str, *, required: bool) -> str:
     return value
 
 
+def _labels_of(ctx: InferenceContext) -> dict[str, str]:
+    return {
+        "inference_id": ctx.inference_id,
+        "tenant": ctx.tenant,
+        "model": ctx.model,
+        "purpose": ctx.purpose,
+    }
+
+
 def _check_size(text: str, policy: Policy, field: str, *, already: int = 0) -> int:
     size = len(text.encode("utf-8"))
     limit = policy.inference.max_input_bytes
@@ -163,15 +172,29 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
         return value
 
     async def _redact(
-        self, text: str, policy: Policy, placeholders: Placeholders, rpc: str
+        self, text: str, policy: Policy, placeholders: Placeholders, rpc: str, **labels: str
     ) -> tuple[str, tuple[Applied, ...], str]:
         try:
             findings = await self._screening.findings(text, policy)
         except DetectionFailed as failure:
             self._telemetry.fail_closed(rpc)
-            return Screening.on_failure(policy, failure, rpc=rpc), (), "fail_closed"
+            return await self._failed(policy, failure, rpc=rpc, **labels), (), "fail_closed"
         redacted = apply(text, findings, policy, placeholders=placeholders, hash_key=self._hash_key)
         return redacted.text, redacted.entities, "ok"
+
+    async def _failed(
+        self, policy: Policy, failure: DetectionFailed, *, rpc: str, **labels: str
+    ) -> str:
+        """The policy's failure mode. A rejection is a decision too: it is committed to the
+        ledger before the caller hears UNAVAILABLE."""
+        try:
+            return Screening.on_failure(policy, failure, rpc=rpc)
+        except DetectorUnavailable:
+            decision_id = labels.pop("inference_id", "") or uuid.uuid4().hex
+            decision = self._decision(rpc, decision_id, policy, "rejected", (), **labels)
+            await self._records.decide(decision, at=datetime.now(UTC))
+            self._announce(decision, None)
+            raise
 
     def _decision(
         self,
@@ -187,15 +210,9 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
     def _inference_decision(
         self, rpc: str, ctx: InferenceContext, outcome: str, entities: tuple[Applied, ...]
     ) -> Decision:
+        labels = _labels_of(ctx)
         return self._decision(
-            rpc,
-            ctx.inference_id,
-            ctx.policy,
-            outcome,
-            entities,
-            tenant=ctx.tenant,
-            model=ctx.model,
-            purpose=ctx.purpose,
+            rpc, labels.pop("inference_id"), ctx.policy, outcome, entities, **labels
         )
 
     def _announce(self, decision: Decision, span: RpcSpan | None) -> None:
@@ -288,7 +305,7 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
             self._contexts.admit(ctx, size + len(subject or ""))
             try:
                 text, entities, outcome = await self._redact(
-                    request.input, policy, ctx.placeholders, "BeginInference"
+                    request.input, policy, ctx.placeholders, "BeginInference", **_labels_of(ctx)
                 )
                 self._contexts.check(ctx)
             except BaseException:
@@ -341,11 +358,10 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                     findings = await self._screening.findings(request.output, policy)
                 except DetectionFailed as failure:
                     self._telemetry.fail_closed("EndInference")
-                    user_text, entities, outcome = (
-                        Screening.on_failure(policy, failure, rpc="EndInference"),
-                        (),
-                        "fail_closed",
+                    marker = await self._failed(
+                        policy, failure, rpc="EndInference", **_labels_of(ctx)
                     )
+                    user_text, entities, outcome = marker, (), "fail_closed"
                     logged_text = user_text
                     self._contexts.check(ctx)
                 else:
@@ -642,7 +658,9 @@ class _OutputStream:
             found = await self._service._screening.findings(window, policy)
         except DetectionFailed as failure:
             self._service._telemetry.fail_closed("StreamOutput")
-            marker = Screening.on_failure(policy, failure, rpc="StreamOutput")
+            marker = await self._service._failed(
+                policy, failure, rpc="StreamOutput", **_labels_of(self._ctx)
+            )
             self.outcome = "fail_closed"
             self._pending = ""
             self.logged += marker

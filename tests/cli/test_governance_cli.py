@@ -196,3 +196,16 @@ def test_usage_errors_exit_two(argv: list[str], capsys: pytest.CaptureFixture[st
         main(argv)
     assert exited.value.code == 2
     assert "usage: governance" in capsys.readouterr().err
+
+
+def test_logs_read_shows_nothing_it_cannot_record(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the ledger signing key the read cannot be recorded, so no record is shown:
+    the records_read entry is committed before any plaintext is printed."""
+    _seed(tmp_path)
+    (tmp_path / "keys" / "ledger-signing.key").unlink()
+    code, out, err = _run(capsys, "logs", "read", "--data-dir", str(tmp_path))
+    assert code == 1
+    assert out == ""
+    assert "ledger-signing.key" in err

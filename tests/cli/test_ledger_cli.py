@@ -265,6 +265,8 @@ async def test_previous_checkpoint_and_save_checkpoint_round_trip(
         key,
         "--previous-checkpoint",
         str(kept),
+        "--from-seq",
+        str(kept_size + 1),
     )
 
     unproven = tmp_path / "unproven.jsonl"
@@ -278,6 +280,8 @@ async def test_previous_checkpoint_and_save_checkpoint_round_trip(
         key,
         "--previous-checkpoint",
         str(kept),
+        "--from-seq",
+        str(kept_size + 1),
     )
     assert code == 1
     assert f"--consistency-from {kept_size}" in out
@@ -326,7 +330,22 @@ async def test_export_ranges_and_csv(
     message, data = _export(capsys, data_dir, ranged, "--from-seq", "1", "--to-seq", "3")
     assert "exported entries 1..3 (3)" in message
     assert [json.loads(line)["seq"] for line in data.splitlines()[1:]] == [1, 2, 3]
-    _ok(capsys, "ledger", "verify", str(ranged), "--public-key", key)
+    _ok(
+        capsys,
+        "ledger",
+        "verify",
+        str(ranged),
+        "--public-key",
+        key,
+        "--from-seq",
+        "1",
+        "--to-seq",
+        "3",
+    )
+    # Without the range asked for, verify refuses an export that leaves entries out.
+    code, out, _ = _run(capsys, "ledger", "verify", str(ranged), "--public-key", key)
+    assert code == 1
+    assert "export covers entries 1..3, not 0.." in out
     assert (_entries(data_dir)[-1]["from_seq"], _entries(data_dir)[-1]["to_seq"]) == (1, 3)
 
     since = datetime.now(UTC).isoformat()
@@ -334,7 +353,8 @@ async def test_export_ranges_and_csv(
     recent = tmp_path / "recent.jsonl"
     _, data = _export(capsys, data_dir, recent, "--since", since)
     assert [json.loads(line)["type"] for line in data.splitlines()[1:]] == ["records_read"]
-    _ok(capsys, "ledger", "verify", str(recent), "--public-key", key)
+    out = _ok(capsys, "ledger", "verify", str(recent), "--public-key", key, "--partial")
+    assert "verified entries" in out
 
     size = len(_entries(data_dir))
     table = tmp_path / "ledger.csv"

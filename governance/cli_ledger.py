@@ -21,13 +21,12 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import IO
 
 from governance.errors import GovernanceError
+from governance.keyfile import write_atomically
 from governance.verify import add_arguments as add_verify_arguments
 
 __all__ = ["register"]
@@ -93,33 +92,6 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
-def _write_atomically(
-    path: Path, chunks: Iterator[bytes], *, opened: Callable[[], None] = lambda: None
-) -> int:
-    """Write to a temporary file beside `path`, fsync, rename; returns the bytes written.
-
-    `opened` runs once the temporary file exists, before the first byte is written.
-    """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    written = 0
-    try:
-        with open(temporary, "wb") as out:
-            opened()
-            for chunk in chunks:
-                out.write(chunk)
-                written += len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except OSError as err:
-        temporary.unlink(missing_ok=True)
-        raise GovernanceError(f"{path}: cannot write ({type(err).__name__})") from None
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return written
-
-
 def _export(args: argparse.Namespace, out: IO[str]) -> int:
     from governance.entries import cli_actor
     from governance.export import (
@@ -158,7 +130,7 @@ def _export(args: argparse.Namespace, out: IO[str]) -> int:
             entry = export_recorded(span, fmt=args.format, actor=actor, now=datetime.now(UTC))
             ledger.append([entry], now=datetime.now(UTC))
 
-        size = _write_atomically(args.out, lines, opened=record)
+        size = write_atomically(args.out, lines, opened=record, mode=0o644, parents=False)
     print(
         f"exported entries {span.start}..{span.end - 1} ({span.end - span.start}) against the "
         f"checkpoint of {span.checkpoint.size} entries to {args.out} ({size} bytes)",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import json
 import os
 import secrets
@@ -29,7 +28,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from governance.errors import KeyFileError
-from governance.keyfile import load_or_create
+from governance.keyfile import file_lock, load_or_create, write_atomically
 from governance.note import NoteError, NoteSigner
 from governance.vault import KEK_ID_BYTES, KEY_BYTES, NONCE_BYTES, SealError
 
@@ -137,18 +136,10 @@ class LocalKeyProvider:
         Another process (a replica, the CLI) may have rotated since we loaded: changing
         our stale copy would overwrite its new versions and lose keys for good.
         """
-        lock_path = self._path.with_name(self._path.name + ".lock")
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        except OSError as err:
-            raise KeyFileError(f"{lock_path}: cannot lock ({type(err).__name__})") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with file_lock(self._path):
             self._load()
             yield
             self._save()
-        finally:
-            os.close(fd)  # closing releases the lock
 
     def add_version(self) -> int:
         """Phase 1: a new KEK version that can unwrap but does not wrap yet."""
@@ -236,32 +227,9 @@ class LocalKeyProvider:
                 for v, key in sorted(self._keys.items())
             ],
         }
-        directory = self._path.parent
-        try:
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            if create and self._path.exists():
-                raise KeyFileError(f"{self._path}: already exists")
-            temporary = directory / f".{self._path.name}.{secrets.token_hex(8)}.tmp"
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-            fd = os.open(temporary, flags, 0o600)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    json.dump(data, out, indent=1)
-                    out.flush()
-                    os.fsync(out.fileno())
-                os.replace(temporary, self._path)  # atomic: readers see old or new, never half
-            except BaseException:
-                temporary.unlink(missing_ok=True)
-                raise
-            dir_fd = os.open(directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except OSError as err:
-            raise KeyFileError(
-                f"{self._path}: cannot write key file ({type(err).__name__})"
-            ) from None
+        if create and self._path.exists():
+            raise KeyFileError(f"{self._path}: already exists")
+        write_atomically(self._path, [json.dumps(data, indent=1).encode()])
 
 
 def _now() -> str:

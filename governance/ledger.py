@@ -16,9 +16,6 @@ both the database's and the one this host remembers in its witness file.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +27,7 @@ from sqlalchemy.orm import Session
 from governance.database import Database, StoreUnavailable, micros
 from governance.entries import Draft
 from governance.errors import GovernanceError
+from governance.keyfile import file_lock, write_atomically
 from governance.merkle import (
     EMPTY_ROOT,
     CompactRange,
@@ -373,21 +371,7 @@ def _read_witness(path: Path, signer: NoteSigner) -> Checkpoint | None:
 
 
 def _write_witness(path: Path, note: str) -> None:
-    """Replace the witness file atomically (unique temporary file, fsync, rename)."""
-    try:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(note)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(name, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(name)
-            raise
-    except OSError as err:
-        raise StoreUnavailable(f"{path}: cannot write ({type(err).__name__})") from None
+    write_atomically(path, [note.encode("utf-8")])
 
 
 @contextlib.contextmanager
@@ -397,14 +381,5 @@ def _witness_lock(path: Path | None) -> Iterator[None]:
     if path is None:
         yield
         return
-    lock = path.with_name(path.name + ".lock")
-    try:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    except OSError as err:
-        raise StoreUnavailable(f"{lock}: cannot lock ({type(err).__name__})") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with file_lock(path):
         yield
-    finally:
-        os.close(fd)  # closing releases the lock

@@ -11,13 +11,21 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 import regex
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from governance.durations import Duration
 from governance.errors import PolicyError
@@ -29,6 +37,7 @@ __all__ = [
     "Detection",
     "InferenceLimits",
     "LedgerSettings",
+    "LegalHold",
     "Limits",
     "Policies",
     "Policy",
@@ -251,22 +260,108 @@ class Policy(_Model):
 _REPLACE = ActionSpec(action="replace")
 
 
+Label = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]
+ClassName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
 class RetentionClass(_Model):
-    """How long records of one class are kept."""
+    """How long records of one class are kept, with per-tenant overrides."""
 
     keep: Duration
+    tenants: dict[Label, Duration] = Field(default_factory=dict)
+
+    def keep_for(self, tenant: str) -> timedelta:
+        return self.tenants.get(tenant, self.keep)
+
+    def longest(self) -> timedelta:
+        return max([self.keep, *self.tenants.values()])
+
+
+def _hold_end(value: Any) -> Any:
+    """A date holds through that whole UTC day; a time is the exact end; text is ISO 8601."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a date (2027-01-31) or an ISO 8601 time") from None
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        return datetime.combine(value, time(0), tzinfo=UTC) + timedelta(days=1)
+    return value
+
+
+class LegalHold(_Model):
+    """Blocks deletion (retention and erasure) of what it covers until it ends or is lifted."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, populate_by_name=True)
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+    tenant: Label | None = None
+    retention_class: ClassName | None = Field(default=None, alias="class")
+    reason: str = Field(min_length=1, max_length=500)
+    approver: str = Field(min_length=1, max_length=200)
+    until: Annotated[datetime | None, BeforeValidator(_hold_end)] = None
+
+    @model_validator(mode="after")
+    def _covers_something(self) -> Self:
+        if self.tenant is None and self.retention_class is None:
+            raise ValueError("a hold names a tenant, a class or both")
+        return self
+
+    def covers(self, tenant: str, retention_class: str, *, now: datetime) -> bool:
+        if self.until is not None and now >= self.until:
+            return False
+        return self.tenant in (None, tenant) and self.retention_class in (None, retention_class)
 
 
 class Retention(_Model):
-    """Retention classes; a record's expiry is fixed from its class when it is written."""
+    """Retention classes, legal holds and the sweeper's schedule.
 
-    classes: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")], RetentionClass] = Field(
+    A record's expiry is fixed from its class (and tenant override) when it is written.
+    """
+
+    classes: dict[ClassName, RetentionClass] = Field(
         default_factory=lambda: {
             "inference_logs": RetentionClass(keep=timedelta(days=30)),
             "app_logs": RetentionClass(keep=timedelta(days=7)),
         },
         min_length=1,
     )
+    holds: tuple[LegalHold, ...] = ()
+    ledger_keep: Duration | None = None  # None: ledger entries are kept for good
+    sweep_every: Duration = timedelta(hours=1)
+    batch_size: int = Field(default=1000, ge=1, le=100_000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        names: set[str] = set()
+        for index, hold in enumerate(self.holds):
+            if hold.name in names:
+                raise _At(("holds", index, "name"), f"hold {hold.name!r} is listed twice")
+            names.add(hold.name)
+            if hold.retention_class is not None and hold.retention_class not in self.classes:
+                raise _At(
+                    ("holds", index, "class"),
+                    f"no retention class {hold.retention_class!r} in retention.classes",
+                )
+        if self.ledger_keep is not None:
+            for name, retention_class in self.classes.items():
+                if self.ledger_keep < retention_class.longest():
+                    # The ledger is the proof that records were deleted on time.
+                    raise _At(
+                        ("ledger_keep",),
+                        f"shorter than retention class {name!r}: the ledger must outlive "
+                        "the records it accounts for",
+                    )
+        return self
+
+    def keep_for(self, retention_class: str, tenant: str) -> timedelta:
+        """How long a new record of this class and tenant lives. Raises KeyError."""
+        return self.classes[retention_class].keep_for(tenant)
+
+    def holds_on(self, tenant: str, retention_class: str, *, now: datetime) -> list[LegalHold]:
+        return [h for h in self.holds if h.covers(tenant, retention_class, now=now)]
 
 
 class Limits(_Model):

@@ -27,7 +27,6 @@ import base64
 import binascii
 import contextlib
 import json
-import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import IO
 
 from governance.errors import GovernanceError
+from governance.keyfile import write_atomically
 from governance.merkle import CompactRange, ProofError, right_nodes, verify_consistency
 from governance.merkle import leaf_hash as _leaf_hash
 from governance.note import Checkpoint, NoteError, NoteVerifier, open_note, parse_checkpoint
@@ -460,18 +460,10 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
     if previous is not None:
         print(f"{args.file}: consistent with {args.previous_checkpoint}", file=out)
     if args.save_checkpoint is not None:
-        _save(args.save_checkpoint, report.checkpoint_note)
+        write_atomically(
+            args.save_checkpoint, [report.checkpoint_note.encode()], mode=0o644, parents=False
+        )
     return 0
-
-
-def _save(path: Path, note: str) -> None:
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(note, encoding="utf-8")
-        os.replace(temporary, path)
-    except OSError as err:
-        temporary.unlink(missing_ok=True)
-        raise GovernanceError(f"{path}: cannot write ({type(err).__name__})") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

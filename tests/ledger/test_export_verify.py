@@ -703,7 +703,8 @@ def test_csv_export_keeps_line_breaks_inside_their_cell(
 
 
 def test_verify_imports_no_server_or_database_code() -> None:
-    """Importing governance.verify loads stdlib, cryptography and merkle/note/errors only."""
+    """Importing governance.verify loads stdlib, cryptography and merkle/note/errors/keyfile
+    only (keyfile: the atomic write of --save-checkpoint, standard library only)."""
     done = subprocess.run(
         [sys.executable, "-c", "import governance.verify, sys; print(sorted(sys.modules))"],
         cwd=ROOT,
@@ -728,6 +729,7 @@ def test_verify_imports_no_server_or_database_code() -> None:
     assert governance <= {
         "governance",
         "governance.verify",
+        "governance.keyfile",
         "governance.merkle",
         "governance.note",
         "governance.errors",

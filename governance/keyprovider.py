@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from governance.errors import KeyFileError
 from governance.keyfile import file_lock, load_or_create, write_atomically
 from governance.note import NoteError, NoteSigner
+from governance.shredkeys import BucketKeys
 from governance.vault import KEK_ID_BYTES, KEY_BYTES, NONCE_BYTES, SealError
 
 __all__ = ["KekVersion", "LocalKeyProvider"]
@@ -97,6 +98,12 @@ class LocalKeyProvider:
             return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(version, aad))
         except InvalidTag:
             raise SealError(f"KEK version {version} cannot unwrap this key") from None
+
+    # -- bucket keys --------------------------------------------------------------------
+
+    def bucket_keys(self) -> BucketKeys:
+        """The per-bucket secrets beside the KEK file (governance/shredkeys.py)."""
+        return BucketKeys(self._path.with_name("bucket-keys.json"))
 
     # -- the ledger's signing key -----------------------------------------------------
 

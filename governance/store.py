@@ -29,6 +29,7 @@ from governance.tables import DataKeyRow, RecordRow
 from governance.vault import (
     DataKey,
     DataKeyScope,
+    KeyDestroyed,
     SealError,
     Vault,
     WrappedKey,
@@ -324,6 +325,11 @@ class LogStore:
             return UnreadableRecord(record.record_id, "data key destroyed")
         try:
             key = self._open(key_row)
+        except KeyDestroyed:
+            return UnreadableRecord(record.record_id, "data key destroyed")
+        except SealError:
+            return UnreadableRecord(record.record_id, "tampered")
+        try:
             plaintext = self._vault.unseal(
                 key,
                 record.sealed,

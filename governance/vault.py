@@ -13,25 +13,33 @@ or given another header, fails to open.
 Wrapped DEK (format 1): b"PW" | 0x01 | KEK id (8) | KEK version (u32 BE) | nonce (12) |
 ciphertext | tag (16), authenticated with the KEK id and the DEK's id and scope, so a
 wrapped key cannot be moved to another scope either, and names the KEK that opens it.
+
+Wrapped DEK (format 2, with bucket keys): the same header with 0x02, and the KEK wraps
+nonce (12) | AES-256-GCM(bucket secret) of the DEK (associated data b"bucket/1" and the
+DEK's id and scope) instead of the DEK itself. The bucket secret lives outside the
+database (shredkeys.py): destroying it shreds the bucket in every copy of the database.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from governance.errors import GovernanceError
+from governance.errors import GovernanceError, KeyFileError
+from governance.shredkeys import BucketKeys, BucketShredded, bucket_id
 
 __all__ = [
     "MAX_MESSAGES_PER_DEK",
     "DataKey",
     "DataKeyExhausted",
     "DataKeyScope",
+    "KeyDestroyed",
     "KeyProvider",
     "SealError",
     "Vault",
@@ -41,6 +49,7 @@ __all__ = [
 ]
 
 FORMAT = 1
+_BUCKET_WRAPPED = 2
 _SEAL_MAGIC = b"PS"
 _WRAP_MAGIC = b"PW"
 KEY_ID_BYTES = 16
@@ -57,6 +66,10 @@ MAX_MESSAGES_PER_DEK = 2**30
 
 class SealError(GovernanceError):
     """A sealed record or wrapped key cannot be opened (tampered, moved or wrong key)."""
+
+
+class KeyDestroyed(SealError):
+    """The DEK's bucket was shredded (or the DEK destroyed): it can never be opened."""
 
 
 class DataKeyExhausted(GovernanceError):
@@ -160,9 +173,16 @@ def key_id_of(sealed: bytes) -> bytes:
 class Vault:
     """Creates, wraps and opens DEKs; seals and unseals records with them."""
 
-    def __init__(self, provider: KeyProvider, *, message_cap: int = MAX_MESSAGES_PER_DEK) -> None:
+    def __init__(
+        self,
+        provider: KeyProvider,
+        *,
+        message_cap: int = MAX_MESSAGES_PER_DEK,
+        buckets: BucketKeys | None = None,
+    ) -> None:
         self._provider = provider
         self._message_cap = message_cap
+        self._buckets = buckets
 
     @property
     def message_cap(self) -> int:
@@ -179,14 +199,23 @@ class Vault:
 
     def _wrap(self, key_id: bytes, scope: DataKeyScope, secret: bytes) -> WrappedKey:
         kek_id = self._provider.key_id()
-        version, blob = self._provider.wrap(secret, aad=kek_id + scope.aad(key_id))
-        header = _WRAP_MAGIC + bytes([FORMAT]) + kek_id + struct.pack(">I", version)
+        layout, inner = FORMAT, secret
+        if self._buckets is not None:
+            bucket = self._buckets.secret(_bucket_of(scope), create=True)
+            nonce = os.urandom(NONCE_BYTES)
+            layout = _BUCKET_WRAPPED
+            inner = nonce + AESGCM(bucket).encrypt(nonce, secret, _bucket_aad(scope, key_id))
+        version, blob = self._provider.wrap(inner, aad=kek_id + scope.aad(key_id))
+        header = _WRAP_MAGIC + bytes([layout]) + kek_id + struct.pack(">I", version)
         return WrappedKey(key_id, scope, version, header + blob)
 
     def open_data_key(self, wrapped: WrappedKey, *, messages: int = 0) -> DataKey:
         """Unwrap a stored DEK. Raises SealError (tampered, moved, or KEK retired)."""
         blob = wrapped.blob
-        if len(blob) < _WRAP_HEADER or blob[:2] != _WRAP_MAGIC or blob[2] != FORMAT:
+        if len(blob) < _WRAP_HEADER or blob[:2] != _WRAP_MAGIC:
+            raise SealError(f"data key {wrapped.key_id.hex()}: cannot unwrap")
+        layout = blob[2]
+        if layout not in (FORMAT, _BUCKET_WRAPPED):
             raise SealError(f"data key {wrapped.key_id.hex()}: cannot unwrap")
         kek_id = blob[3 : 3 + KEK_ID_BYTES]
         (version,) = struct.unpack(">I", blob[3 + KEK_ID_BYTES : _WRAP_HEADER])
@@ -200,9 +229,38 @@ class Vault:
         secret = self._provider.unwrap(
             version, blob[_WRAP_HEADER:], aad=kek_id + wrapped.scope.aad(wrapped.key_id)
         )
+        if layout == _BUCKET_WRAPPED:
+            secret = self._open_bucket_layer(wrapped, secret)
         if len(secret) != KEY_BYTES:
             raise SealError(f"data key {wrapped.key_id.hex()}: cannot unwrap")
         return DataKey(wrapped.key_id, wrapped.scope, secret, messages)
+
+    def _open_bucket_layer(self, wrapped: WrappedKey, inner: bytes) -> bytes:
+        if self._buckets is None:
+            raise SealError(f"data key {wrapped.key_id.hex()}: needs the bucket key file")
+        try:
+            bucket = self._buckets.secret(_bucket_of(wrapped.scope), create=False)
+        except BucketShredded:
+            raise KeyDestroyed(
+                f"data key {wrapped.key_id.hex()}: its bucket was shredded"
+            ) from None
+        except KeyFileError:
+            raise SealError(f"data key {wrapped.key_id.hex()}: no key for its bucket") from None
+        try:
+            return AESGCM(bucket).decrypt(
+                inner[:NONCE_BYTES], inner[NONCE_BYTES:], _bucket_aad(wrapped.scope, wrapped.key_id)
+            )
+        except (InvalidTag, ValueError):
+            raise SealError(f"data key {wrapped.key_id.hex()}: cannot unwrap") from None
+
+    def shred_buckets(self, scopes: Iterable[DataKeyScope]) -> list[str]:
+        """Destroy the bucket secrets of these scopes; returns the bucket ids destroyed now."""
+        if self._buckets is None:
+            return []
+        return self._buckets.destroy(_bucket_of(scope) for scope in scopes)
+
+    def live_buckets(self) -> set[str]:
+        return set() if self._buckets is None else self._buckets.live()
 
     def rewrap(self, wrapped: WrappedKey) -> WrappedKey:
         """The same DEK wrapped under the provider's current primary KEK version."""
@@ -230,6 +288,14 @@ class Vault:
             return key.aead().decrypt(nonce, body, header + aad)
         except InvalidTag:
             raise SealError("cannot unseal record") from None
+
+
+def _bucket_of(scope: DataKeyScope) -> str:
+    return bucket_id(scope.tenant, scope.retention_class, scope.bucket)
+
+
+def _bucket_aad(scope: DataKeyScope, key_id: bytes) -> bytes:
+    return b"bucket/1" + scope.aad(key_id)
 
 
 def _seal_with(key: DataKey, plaintext: bytes, *, aad: bytes, nonce: bytes) -> bytes:

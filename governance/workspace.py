@@ -35,7 +35,10 @@ def signer_of(args: argparse.Namespace) -> NoteSigner:
 
 
 def open_store(args: argparse.Namespace, provider: LocalKeyProvider) -> LogStore:
-    store = LogStore(args.database_url or database_url_for(args.data_dir), Vault(provider))
+    store = LogStore(
+        args.database_url or database_url_for(args.data_dir),
+        Vault(provider, buckets=provider.bucket_keys()),
+    )
     store.migrate()
     return store
 

@@ -97,7 +97,7 @@ async def _serve(args: argparse.Namespace, *, ledger: bool) -> int:
     hash_key = load_or_create_key(data_dir / "keys" / "hmac.key")
     subject_key = load_or_create_key(data_dir / "keys" / "subject.key")
     provider = LocalKeyProvider(data_dir / "keys" / "kek.json")
-    vault = Vault(provider)
+    vault = Vault(provider, buckets=provider.bucket_keys())
     signer, signer_created = provider.ledger_signer()
     store = LogStore(args.database_url or database_url_for(data_dir), vault)
     await asyncio.to_thread(store.migrate)

@@ -193,7 +193,10 @@ async def sidecar_factory(
             policies = load_policies(policies)
         data_dir = tmp_path_factory.mktemp("sidecar-data")
         provider = LocalKeyProvider(data_dir / "keys" / "kek.json")
-        store = LogStore(database_url or database_url_for(data_dir), Vault(provider))
+        store = LogStore(
+            database_url or database_url_for(data_dir),
+            Vault(provider, buckets=provider.bucket_keys()),
+        )
         signer = provider.ledger_signer()[0] if ledger else None
         if migrate:
             store.migrate()

@@ -9,6 +9,8 @@
                          [--format jsonl|csv]   decrypt retained log records
     governance ledger ...                   export, verify and prove the audit ledger
                                             (cli_ledger.py)
+    governance retention run|apply-policy   retention sweeps on demand (cli_retention.py)
+    governance erase --subject ID           erase one data subject's records
 
 Key changes and log reads are recorded in the audit ledger (actor cli:<user>@<host>).
 
@@ -30,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from governance import cli_ledger
+from governance import cli_ledger, cli_retention
 from governance.entries import EntryType, iso_utc
 from governance.errors import GovernanceError
 from governance.export import spreadsheet_cell
@@ -101,6 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     read.add_argument("--model")
     read.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
     _COMMANDS.update(cli_ledger.register(sub, common, _timestamp))
+    _COMMANDS.update(cli_retention.register(sub, common, _timestamp))
     return parser
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, select, update
+from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -37,8 +37,8 @@ __all__ = [
 _T = TypeVar("_T")
 _WRITE_ATTEMPTS = 8
 
-# v1: sealed records and data keys; v2: the audit ledger's tables.
-SCHEMA_VERSION = 2
+# v1: sealed records and data keys; v2: the audit ledger's tables; v3: the sweeper's lease.
+SCHEMA_VERSION = 3
 
 
 class StoreUnavailable(GovernanceError):
@@ -142,6 +142,20 @@ class Database:
             raise WriteConflict("database write conflict (IntegrityError)") from None
         except SQLAlchemyError as err:
             raise StoreUnavailable(f"database operation failed ({type(err).__name__})") from None
+
+    def now_in(self, session: Session) -> datetime:
+        """The database's clock: one clock for every replica, so a replica whose clock is
+        fast cannot expire or delete anything early. SQLite has one host, hence its clock."""
+        if self.is_sqlite:
+            return datetime.now(UTC)
+        value = session.scalar(select(func.now()))
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise StoreUnavailable("database clock unavailable")
+        return value.astimezone(UTC)
+
+    def now(self) -> datetime:
+        with self.reading() as session:
+            return self.now_in(session)
 
     def write(self, work: Callable[[Session], _T]) -> _T:
         """Run `work` in one transaction, again (spread out) after a write conflict.

@@ -42,6 +42,10 @@ class EntryType(StrEnum):
     KEY_ROTATED = "key_rotated"
     KEY_DESTROYED = "key_destroyed"
     RETENTION_DELETION = "retention_deletion"
+    RETENTION_SWEEP = "retention_sweep"
+    RETENTION_DRY_RUN = "retention_dry_run"
+    RETENTION_POLICY_APPLIED = "retention_policy_applied"
+    ERASURE = "erasure"
     LEDGER_EXPORTED = "ledger_exported"
     ACCESS_DENIED = "access_denied"
 

@@ -49,7 +49,7 @@ def record_written(record: NewRecord, written: Written, *, actor: str, about: st
         "kind": record.kind,
         "model": record.model,
         "key_id": written.key_id,
-        "expires_at": iso_utc(record.expires_at),
+        "expires_at": iso_utc(written.expires_at),
     }
     if about is not None:
         body["decision_id"] = about

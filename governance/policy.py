@@ -410,6 +410,11 @@ class Policies:
     lines: Mapping[KeyPath, int] = field(default_factory=dict, repr=False)
     ledger: LedgerSettings = field(default_factory=LedgerSettings)
 
+    @property
+    def file_version(self) -> str:
+        """`version/sha256:digest-prefix`: the whole file (retention is not per policy)."""
+        return f"{self.version}/sha256:{self.digest[:16]}"
+
     def get(self, name: str | None) -> Policy:
         """The named policy, or the default for None/"". Raises KeyError if unknown."""
         return self.policies[name or self.default_name]

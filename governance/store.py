@@ -8,10 +8,12 @@ associated data survives the database unchanged, whatever its timestamp precisio
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +48,8 @@ __all__ = [
     "Written",
     "database_url_for",
     "micros",
+    "micros_of",
+    "subject_token",
 ]
 
 
@@ -61,6 +65,9 @@ class NewRecord:
     expires_at: datetime
     plaintext: bytes
     subject_token: str | None = None
+    # When set, the record expires this long after the database's clock at commit
+    # (expires_at is then only the writer's estimate): one clock for every replica.
+    keep: timedelta | None = None
 
     def __repr__(self) -> str:
         return f"<NewRecord {self.kind} {self.tenant}/{self.retention_class}>"
@@ -89,6 +96,15 @@ class UnreadableRecord:
     reason: str  # "tampered" or "data key destroyed"
 
 
+def subject_token(key: bytes, subject_id: str) -> str:
+    """Keyed HMAC of a data-subject id: erasure can find records, nobody can read it."""
+    return hmac.new(key, subject_id.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def micros_of(span: timedelta) -> int:
+    return (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds
+
+
 def _aad_of(record_id: str, tenant: str, retention_class: str, created_us: int) -> bytes:
     return record_aad(
         record_id=record_id,
@@ -105,6 +121,7 @@ class Written:
     record_id: str
     key_id: str
     retention_class: str
+    expires_at: datetime  # as stored (the database's clock when `keep` was given)
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +188,7 @@ class LogStore:
             by_scope.setdefault(scope, []).append((index, record))
         written: list[Written | None] = [None] * len(records)
         created: list[CreatedKey] = []
+        now_us = micros(self.database.now_in(session)) if any(r.keep for r in records) else 0
         cap = self._vault.message_cap
         # Scopes in a fixed order: two writers locking data-key rows never wait on each other
         # in a cycle (PostgreSQL would abort one as a deadlock).
@@ -181,7 +199,7 @@ class LogStore:
                 key = self._data_key_for(
                     session, tenant, retention_class, bucket, len(chunk), created
                 )
-                self._seal_into(session, key, chunk, written)
+                self._seal_into(session, key, chunk, written, now_us)
         try:
             session.flush()
         except IntegrityError:
@@ -194,11 +212,14 @@ class LogStore:
         key: DataKey,
         entries: Sequence[tuple[int, NewRecord]],
         written: list[Written | None],
+        now_us: int,
     ) -> None:
         tenant, retention_class = key.scope.tenant, key.scope.retention_class
         for index, record in entries:
             record_id = uuid.uuid4().hex
             created_us = micros(record.created_at)
+            keep = record.keep
+            expires_us = now_us + micros_of(keep) if keep else micros(record.expires_at)
             sealed = self._vault.seal(
                 key,
                 record.plaintext,
@@ -212,13 +233,15 @@ class LogStore:
                     kind=record.kind,
                     model=record.model,
                     created_us=created_us,
-                    expires_us=micros(record.expires_at),
+                    expires_us=expires_us,
                     key_id=key.key_id.hex(),
                     sealed=sealed,
                     subject_token=record.subject_token,
                 )
             )
-            written[index] = Written(record_id, key.key_id.hex(), retention_class)
+            written[index] = Written(
+                record_id, key.key_id.hex(), retention_class, from_micros(expires_us)
+            )
 
     def _data_key_for(
         self,
@@ -367,6 +390,19 @@ class LogStore:
         )
         self._keys.pop(key_id, None)
         return bool(getattr(result, "rowcount", 0))
+
+    def shred_buckets(self, scopes: Iterable[DataKeyScope]) -> list[str]:
+        """Destroy the bucket secrets of these scopes (outside the database); returns the
+        buckets destroyed now. Their data keys no longer open, in any copy."""
+        wanted = list(scopes)
+        for key_id, key in list(self._keys.items()):
+            if any(
+                (key.scope.tenant, key.scope.retention_class, key.scope.bucket)
+                == (s.tenant, s.retention_class, s.bucket)
+                for s in wanted
+            ):
+                del self._keys[key_id]
+        return self._vault.shred_buckets(wanted)
 
     def rewrap_all(self) -> int:
         """Re-wrap every live DEK under the primary KEK version; returns how many changed."""

@@ -20,6 +20,7 @@ __all__ = [
     "LedgerStateRow",
     "RecordRow",
     "SchemaVersion",
+    "SweeperLeaseRow",
 ]
 
 
@@ -98,3 +99,13 @@ class CheckpointRow(Base):
     root: Mapped[bytes] = mapped_column(LargeBinary)
     note: Mapped[str] = mapped_column(String(4096))
     signed_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class SweeperLeaseRow(Base):
+    """One row (id 1): which process sweeps, until when. Taken and renewed inside short
+    transactions (no session-level lock, so it works behind PgBouncer)."""
+
+    __tablename__ = "sweeper_lease"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    until_us: Mapped[int] = mapped_column(BigInteger)

@@ -20,7 +20,15 @@ from governance.note import NoteSigner
 from governance.store import LogStore, database_url_for
 from governance.vault import Vault
 
-__all__ = ["WITNESS_FILE", "action_entry", "open_ledger", "open_store", "provider_of", "signer_of"]
+__all__ = [
+    "WITNESS_FILE",
+    "action_entry",
+    "open_ledger",
+    "open_records",
+    "open_store",
+    "provider_of",
+    "signer_of",
+]
 
 # What this host last signed (see Ledger.sign_checkpoint); shared with `sidecar serve`.
 WITNESS_FILE = "ledger-checkpoint.note"
@@ -41,6 +49,18 @@ def open_store(args: argparse.Namespace, provider: LocalKeyProvider) -> LogStore
     )
     store.migrate()
     return store
+
+
+@contextmanager
+def open_records(args: argparse.Namespace) -> Iterator[tuple[LogStore, Ledger]]:
+    """The log store (with bucket keys) and the ledger, sharing one database."""
+    provider = provider_of(args)
+    signer = provider.ledger_signer(create=False)[0]
+    store = open_store(args, provider)
+    try:
+        yield store, Ledger(store.database, origin=signer.name)
+    finally:
+        store.close()
 
 
 @contextmanager

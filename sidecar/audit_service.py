@@ -1,4 +1,5 @@
-"""The Governance servicer and the checkpoint schedule of the audit ledger.
+"""The Governance servicer, the checkpoint schedule of the audit ledger, and the
+retention sweeper's schedule.
 
 Serves signed checkpoints, inclusion and consistency proofs and ledger exports to
 compliance tools; signs checkpoints periodically (when the ledger grew), on demand and at
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -32,16 +34,18 @@ from governance.journal import Unit
 from governance.ledger import Ledger, SignedCheckpoint
 from governance.merkle import ProofError
 from governance.note import NoteSigner
+from governance.retention import Sweeper
 from sidecar.errors import EntryNotFound, RequestError, status_boundary
 from sidecar.recorder import Recorder
 from sidecar.telemetry import Telemetry
 from sidecar.v1 import governance_pb2 as gpb
 from sidecar.v1 import governance_pb2_grpc as gpb_grpc
 
-__all__ = ["Checkpointer", "GovernanceService"]
+__all__ = ["Checkpointer", "GovernanceService", "RetentionSchedule"]
 
 _log = logging.getLogger(__name__)
 _CHUNK_BYTES = 1 << 20
+_FIRST_SWEEP_SECONDS = 30.0
 _MAX_SEQ = 2**62  # beyond any ledger; keeps values inside the database's BIGINT
 _MAX_UNIX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
@@ -295,3 +299,59 @@ class GovernanceService(gpb_grpc.GovernanceServicer):
             chunks = _chunks(lines)
             while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
                 yield gpb.ExportChunk(data=chunk)
+
+
+class RetentionSchedule:
+    """Runs the retention sweeper every `retention.sweep_every`, first soon after start.
+
+    With several replicas only the one holding the lease sweeps; the others find it busy.
+    On stop the running sweep finishes its current batch and stops.
+    """
+
+    def __init__(self, sweeper: Sweeper, *, interval_seconds: float) -> None:
+        self._sweeper = sweeper
+        self._interval = interval_seconds
+        self._stopping = threading.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._sweep: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None and self._interval > 0:
+            self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop the schedule; a sweep in progress ends after its current batch."""
+        self._stopping.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._sweep is not None:
+            await asyncio.gather(self._sweep, return_exceptions=True)
+
+    async def _run(self) -> None:
+        await asyncio.sleep(min(self._interval, _FIRST_SWEEP_SECONDS))
+        while not self._stopping.is_set():
+            # Not cancelled with the schedule: the thread it waits on cannot be.
+            self._sweep = asyncio.create_task(self.sweep_once())
+            await asyncio.shield(self._sweep)
+            await asyncio.sleep(self._interval)
+
+    async def sweep_once(self) -> None:
+        try:
+            report = await asyncio.to_thread(self._sweeper.run, should_stop=self._stopping.is_set)
+        except GovernanceError as err:  # names classes, sizes, digests: never content
+            _log.error("retention sweep failed: %s", err)
+            return
+        if report.busy:
+            _log.info("retention sweep skipped: another replica is sweeping")
+        else:
+            _log.info(
+                "retention sweep: %d records deleted in %d batches, %d held, %d buckets shredded%s",
+                report.deleted,
+                report.batches,
+                report.held,
+                len(report.buckets_shredded),
+                " (stopped early)" if report.stopped else "",
+            )

@@ -9,8 +9,6 @@ group-commit recorder. The raw subject id becomes a keyed HMAC token; it is neve
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
 from collections.abc import Iterable
@@ -21,7 +19,7 @@ from typing import Any
 from governance.entries import canonical_json
 from governance.journal import Unit
 from governance.policy import Policies, Policy
-from governance.store import NewRecord
+from governance.store import NewRecord, subject_token
 from sidecar.contexts import InferenceContext
 from sidecar.errors import DetectionFailed
 from sidecar.pipeline import Decision, Screening
@@ -138,8 +136,7 @@ class Records:
 
     def subject_token(self, subject_id: str) -> str:
         """Keyed HMAC of a data-subject id: erasure can find records, nobody can read it."""
-        digest = hmac.new(self._subject_key, subject_id.encode("utf-8"), hashlib.sha256)
-        return digest.hexdigest()
+        return subject_token(self._subject_key, subject_id)
 
     async def _rescan(self, text: str, policy: Policy) -> tuple[str, int]:
         """Redact what a last scan still finds in already-redacted text."""
@@ -204,7 +201,7 @@ class Records:
             "created_at": _iso(retained.created_at),
             "final_scan": {"redactions": flagged},
         }
-        keep = self._policies.retention.classes[retained.retention_class].keep
+        keep = self._policies.retention.keep_for(retained.retention_class, retained.tenant)
         record = NewRecord(
             tenant=retained.tenant,
             retention_class=retained.retention_class,
@@ -212,6 +209,7 @@ class Records:
             model=retained.model,
             created_at=retained.created_at,
             expires_at=retained.created_at + keep,
+            keep=keep,
             plaintext=canonical_json(body),
             subject_token=(
                 self.subject_token(retained.subject_id) if retained.subject_id is not None else None

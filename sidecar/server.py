@@ -26,8 +26,9 @@ from governance.journal import Journal, Unit
 from governance.ledger import Ledger
 from governance.note import NoteSigner
 from governance.policy import MAX_INPUT_BYTES_CAP, Policies
+from governance.retention import Sweeper
 from governance.store import LogStore
-from sidecar.audit_service import Checkpointer, GovernanceService
+from sidecar.audit_service import Checkpointer, GovernanceService, RetentionSchedule
 from sidecar.contexts import ContextStore
 from sidecar.detection import Detector
 from sidecar.pipeline import Screening
@@ -112,6 +113,14 @@ class Sidecar:
             if self.ledger is not None and signer is not None
             else None
         )
+        self.retention = (
+            RetentionSchedule(
+                Sweeper(store, self.ledger, policies, actor=actor),
+                interval_seconds=policies.retention.sweep_every.total_seconds(),
+            )
+            if self.ledger is not None
+            else None
+        )
         loaded = policy_loaded(
             policies,
             at=datetime.now(UTC),
@@ -180,6 +189,8 @@ class Sidecar:
             await self.recorder.commit(Unit(None, self._startup))
         if self.checkpointer is not None:
             self.checkpointer.start()
+        if self.retention is not None:
+            self.retention.start()
         await server.start()
         self._server = server
         for name in ("", *names):
@@ -202,6 +213,8 @@ class Sidecar:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
         wiped = self.contexts.wipe_all()
+        if self.retention is not None:
+            await self.retention.stop()
         await self._service.drain()
         await self.recorder.stop()
         if self.checkpointer is not None:

@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, delete, false, func, not_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from governance.tables import DataKeyRow, RecordRow, SweeperLeaseRow
@@ -87,21 +98,19 @@ class Expiry:
         self, session: Session, *, now_us: int, holds: Iterable[HoldSpec]
     ) -> list[tuple[str, str, str, bool, int]]:
         """(tenant, class, bucket, held, count) of every expired record, for reports."""
-        held = _held(holds)
+        specs = list(holds)
+        # A constant (no holds) cannot be grouped by: SQLite reads it as a column number.
+        held = _held(specs).label("held") if specs else literal(False).label("held")
+        keys = [RecordRow.tenant, RecordRow.retention_class, DataKeyRow.bucket]
         query = (
-            select(
-                RecordRow.tenant,
-                RecordRow.retention_class,
-                DataKeyRow.bucket,
-                held.label("held"),
-                func.count(),
-            )
+            select(*keys, held, func.count())
             .join(DataKeyRow, RecordRow.key_id == DataKeyRow.key_id)
             .where(RecordRow.expires_us <= now_us)
-            .group_by(RecordRow.tenant, RecordRow.retention_class, DataKeyRow.bucket, held)
-            .order_by(RecordRow.tenant, RecordRow.retention_class, DataKeyRow.bucket)
+            .group_by(*keys, *([held] if specs else []))
+            .order_by(*keys)
         )
-        return [(t, c, b, bool(h), int(n)) for t, c, b, h, n in session.execute(query).all()]
+        rows = session.execute(query).all()
+        return [(str(r[0]), str(r[1]), str(r[2]), bool(r[3]), int(r[4])) for r in rows]
 
     def of_subject(self, session: Session, *, token: str, tenant: str | None) -> list[Candidate]:
         query = (

@@ -38,6 +38,7 @@ from governance.keyfile import write_atomically
 from governance.merkle import CompactRange, ProofError, right_nodes, verify_consistency
 from governance.merkle import leaf_hash as _leaf_hash
 from governance.note import Checkpoint, NoteError, NoteVerifier, open_note, parse_checkpoint
+from governance.receipts import RetentionCheck
 
 __all__ = ["EXPORT_FORMAT", "Range", "Report", "add_arguments", "main", "run", "verify_export"]
 
@@ -55,6 +56,7 @@ class Report:
     checkpoint_note: str = ""
     from_seq: int = 0
     entries: int = 0
+    retention: RetentionCheck | None = None
 
     @property
     def ok(self) -> bool:
@@ -130,6 +132,7 @@ def verify_export(
     previous_note: str | None = None,
     *,
     expected_range: Range | None = (0, None),
+    retention: bool = False,
 ) -> Report:
     """Check an export read as lines (newline included or not). Never raises for bad data.
 
@@ -137,10 +140,18 @@ def verify_export(
     what the auditor asked for: the header's range is not signed, so an export trimmed
     at either end with its header rewritten is only caught by comparing it with what was
     asked. None accepts any range (the report says which one was verified).
+
+    retention: also check that every record that expired unheld before a completed
+    sweep has a deletion receipt (receipts.py); needs an export from seq 0.
     """
     report = Report()
+    if retention:
+        report.retention = RetentionCheck()
     with contextlib.suppress(_Abort):
         _verify(iter(lines), verifier, previous_note, expected_range, report)
+    if report.retention is not None:
+        report.retention.finish()
+        report.problems += report.retention.problems
     return report
 
 
@@ -158,6 +169,9 @@ def _verify(
     start, count = _int(header, "from_seq"), _int(header, "count")
     report.from_seq = start
     end, size = start + count, checkpoint.size
+    if report.retention is not None and start != 0:
+        report.problems.append("retention: the check needs an export from seq 0")
+        report.retention = None
     if end > size:
         report.problems.append(
             f"header: entries {start}..{end - 1} go beyond the checkpoint's {size} entries"
@@ -193,6 +207,8 @@ def _verify(
         computed += leaf
         if lines_read <= count:
             compact.append(leaf)
+            if report.retention is not None:
+                report.retention.see(start + lines_read - 1, entry)
             if previous is not None and compact.size == previous.size:
                 root_at_previous = compact.root()
     report.entries = min(lines_read, count)
@@ -420,6 +436,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     span = parser.add_mutually_exclusive_group()
     span.add_argument("--to-seq", type=int, help="last entry you asked for (default: all)")
     span.add_argument("--partial", action="store_true", help="accept whatever range it covers")
+    parser.add_argument(
+        "--retention",
+        action="store_true",
+        help="also check every record that expired unheld has a deletion receipt",
+    )
 
 
 def _read(path: Path, what: str) -> str:
@@ -442,7 +463,9 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
     expected = None if args.partial else (args.from_seq, args.to_seq)
     try:
         with open(args.file, "rb") as lines:
-            report = verify_export(lines, verifier, previous, expected_range=expected)
+            report = verify_export(
+                lines, verifier, previous, expected_range=expected, retention=args.retention
+            )
     except OSError as err:
         raise GovernanceError(f"{args.file}: cannot read ({type(err).__name__})") from None
     if not report.ok or report.checkpoint is None:
@@ -459,6 +482,13 @@ def run(args: argparse.Namespace, out: IO[str]) -> int:
     )
     if previous is not None:
         print(f"{args.file}: consistent with {args.previous_checkpoint}", file=out)
+    if report.retention is not None:
+        check = report.retention
+        print(
+            f"{args.file}: retention holds: {check.records} records written, "
+            f"{check.receipts} deletion receipts, {check.sweeps} completed sweeps checked",
+            file=out,
+        )
     if args.save_checkpoint is not None:
         write_atomically(
             args.save_checkpoint, [report.checkpoint_note.encode()], mode=0o644, parents=False

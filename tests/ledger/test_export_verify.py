@@ -730,6 +730,7 @@ def test_verify_imports_no_server_or_database_code() -> None:
         "governance",
         "governance.verify",
         "governance.keyfile",
+        "governance.receipts",
         "governance.merkle",
         "governance.note",
         "governance.errors",

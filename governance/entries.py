@@ -46,6 +46,7 @@ class EntryType(StrEnum):
     RETENTION_DRY_RUN = "retention_dry_run"
     RETENTION_POLICY_APPLIED = "retention_policy_applied"
     ERASURE = "erasure"
+    LEDGER_PRUNED = "ledger_pruned"
     LEDGER_EXPORTED = "ledger_exported"
     ACCESS_DENIED = "access_denied"
 

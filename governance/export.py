@@ -78,8 +78,13 @@ def plan_export(
     current = ledger.state().size
     if to_seq is not None and to_seq >= current:  # refused before anything is signed
         raise ExportRequestError(f"--to-seq {to_seq} is beyond the ledger ({current} entries)")
+    kept_from = ledger.first_unpruned()
+    if from_seq is not None and from_seq < kept_from:
+        raise ExportRequestError(
+            f"entries before seq {kept_from} were pruned under retention.ledger_keep"
+        )
     checkpoint = ledger.sign_checkpoint(signer, now=now, witness=witness)
-    start = from_seq or 0
+    start = kept_from if from_seq is None else from_seq
     if since is not None:
         first = ledger.first_seq_since(since)
         # Entries appended after the checkpoint was signed are not in this export.

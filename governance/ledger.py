@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from governance.database import Database, StoreUnavailable, micros
@@ -43,10 +43,18 @@ from governance.merkle import (
 from governance.note import Checkpoint, NoteError, NoteSigner, open_note, parse_checkpoint
 from governance.tables import CheckpointRow, LedgerEntryRow, LedgerNodeRow, LedgerStateRow
 
-__all__ = ["Ledger", "LedgerBroken", "LedgerState", "SignedCheckpoint"]
+__all__ = ["EntriesPruned", "Ledger", "LedgerBroken", "LedgerState", "SignedCheckpoint"]
 
 _HASH = 32
 _READ_CHUNK = 5000
+
+
+class EntriesPruned(GovernanceError):
+    """The entry's text was pruned under retention.ledger_keep (its hash remains)."""
+
+    def __init__(self, seq: int) -> None:
+        super().__init__(f"entry {seq} was pruned under retention.ledger_keep")
+        self.seq = seq
 
 
 class LedgerBroken(GovernanceError):
@@ -163,6 +171,8 @@ class Ledger:
             for seq, entry in rows:
                 if seq != expected:
                     raise LedgerBroken(f"entry {expected} is missing from the database")
+                if entry is None:
+                    raise EntriesPruned(seq)
                 yield seq, bytes(entry)
                 expected += 1
             if expected != chunk_end:
@@ -181,6 +191,32 @@ class Ledger:
             if len(rows) != chunk_end - chunk_start:
                 raise LedgerBroken(f"entries {chunk_start}..{chunk_end - 1} are incomplete")
             yield from (bytes(row) for row in rows)
+
+    def first_unpruned(self) -> int:
+        """The first entry whose text is still stored (0 unless ledger_keep pruned some)."""
+        with self.database.reading() as session:
+            value = session.scalar(
+                select(func.max(LedgerEntryRow.seq)).where(LedgerEntryRow.entry.is_(None))
+            )
+        return 0 if value is None else int(value) + 1
+
+    def prune_in(self, session: Session, *, before_us: int) -> tuple[int, int] | None:
+        """Drop the text of entries appended before `before_us` (hashes stay); returns
+        the (first, last) seq pruned now, or None."""
+        found = session.execute(
+            select(func.min(LedgerEntryRow.seq), func.max(LedgerEntryRow.seq)).where(
+                LedgerEntryRow.appended_us < before_us, LedgerEntryRow.entry.is_not(None)
+            )
+        ).one()
+        if found[0] is None:
+            return None
+        # Pruning is by prefix: everything up to the newest expired entry goes.
+        session.execute(
+            update(LedgerEntryRow)
+            .where(LedgerEntryRow.seq <= found[1], LedgerEntryRow.entry.is_not(None))
+            .values(entry=None)
+        )
+        return int(found[0]), int(found[1])
 
     def first_seq_since(self, moment: datetime) -> int | None:
         """The first entry appended at or after `moment`, if any."""

@@ -205,6 +205,7 @@ class Sweeper:
                     report.stopped = True
                     return report
             self._shred(moment, report)
+            self._database.write(lambda s: self._prune_ledger(s, moment))
             self._database.write(lambda s: self._summary(s, moment, holds, report))
             self._step("summary_committed")
         finally:
@@ -282,6 +283,27 @@ class Sweeper:
             finished = self._expiry.destroyed_scopes(session)
         self._store.shred_buckets(DataKeyScope(t, c, b) for t, c, b in sorted(finished))
         self._step("bucket_keys_destroyed")
+
+    def _prune_ledger(self, session: Session, now: datetime) -> None:
+        """Drop the text of ledger entries older than retention.ledger_keep (if set); their
+        hashes stay, so the tree, its proofs and later entries still verify."""
+        keep = self._policies.retention.ledger_keep
+        if keep is None:
+            return
+        # Entries are stamped with the database's clock: prune by it, never by an
+        # operator's `now` (a future `now` would prune the receipts just written).
+        at = self._database.now_in(session)
+        pruned = self._ledger.prune_in(session, before_us=micros(min(now, at) - keep))
+        if pruned is None:
+            return
+        body: dict[str, object] = {
+            "first_seq": pruned[0],
+            "last_seq": pruned[1],
+            "ledger_keep_seconds": int(keep.total_seconds()),
+            "policy_version": self._policies.file_version,
+            "now": iso_utc(now),
+        }
+        self._ledger.append_in(session, [self._entry(EntryType.LEDGER_PRUNED, at, body)], now=at)
 
     def _summary(
         self, session: Session, now: datetime, holds: list[LegalHold], report: SweepReport

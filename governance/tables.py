@@ -79,7 +79,9 @@ class LedgerEntryRow(Base):
     __tablename__ = "ledger_entries"
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     appended_us: Mapped[int] = mapped_column(BigInteger, index=True)
-    entry: Mapped[bytes] = mapped_column(LargeBinary)
+    # NULL once pruned under retention.ledger_keep; the leaf hash stays, so every proof
+    # and root is unchanged and later entries still verify.
+    entry: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     leaf_hash: Mapped[bytes] = mapped_column(LargeBinary, index=True)  # proofs by hash
 
 

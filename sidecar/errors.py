@@ -9,7 +9,8 @@ SidecarError
 └── DetectorUnavailable  UNAVAILABLE         detection failed and the policy says reject
 governance: StoreUnavailable UNAVAILABLE (database down; nothing written), PolicyError
 and ExportRequestError INVALID_ARGUMENT, ProofError OUT_OF_RANGE (a size or seq beyond
-the ledger), LedgerBroken DATA_LOSS (the stored ledger contradicts a signed checkpoint),
+the ledger), EntriesPruned NOT_FOUND (text pruned under retention.ledger_keep),
+LedgerBroken DATA_LOSS (the stored ledger contradicts a signed checkpoint),
 SealError / DataKeyExhausted / KeyFileError / NoteError INTERNAL
 
 Messages name a field, limit or id; never request text, a matched value or a placeholder.
@@ -26,7 +27,7 @@ import grpc
 
 from governance.errors import GovernanceError, PolicyError
 from governance.export import ExportRequestError
-from governance.ledger import LedgerBroken
+from governance.ledger import EntriesPruned, LedgerBroken
 from governance.merkle import ProofError
 from governance.store import StoreUnavailable
 
@@ -113,6 +114,8 @@ def status_of(err: Exception) -> grpc.StatusCode:
         return grpc.StatusCode.OUT_OF_RANGE
     if isinstance(err, LedgerBroken):
         return grpc.StatusCode.DATA_LOSS
+    if isinstance(err, EntriesPruned):
+        return grpc.StatusCode.NOT_FOUND
     return grpc.StatusCode.INTERNAL  # SealError, DataKeyExhausted, KeyFileError, NoteError
 
 

@@ -326,6 +326,7 @@ def test_canaries_absent_from_process_output_and_data_dir(tmp_path: Path) -> Non
     data_dir = tmp_path / "var"
     out_path, err_path = tmp_path / "stdout.log", tmp_path / "stderr.log"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "GRPC_VERBOSITY": "debug"}
+    outputs: list[tuple[str, str]] = []
     with out_path.open("w") as out_file, err_path.open("w") as err_file:
         process = subprocess.Popen(
             [
@@ -379,6 +380,19 @@ def test_canaries_absent_from_process_output_and_data_dir(tmp_path: Path) -> Non
                 cwd=tmp_path,
                 capture_output=True,
             )
+            # Erasure and retention take the subject id and touch every record: their
+            # output, the ledger and the files they leave must not hold a canary either.
+            cli = [sys.executable, "-m", "governance"]
+            common = ["--data-dir", str(data_dir), "--policies", str(ROOT / "policies.yaml")]
+            for argv in (
+                ["erase", "--subject", SUBJECT, *common],
+                ["retention", "run", "--dry-run", "--now", "2099-01-01T00:00Z", *common],
+                ["retention", "run", "--now", "2099-01-01T00:00Z", *common],
+            ):
+                done = subprocess.run(
+                    [*cli, *argv], check=True, cwd=tmp_path, capture_output=True, text=True
+                )
+                outputs.append((" ".join(argv[:2]), done.stdout + done.stderr))
         finally:
             if process.poll() is None:
                 process.kill()
@@ -387,7 +401,8 @@ def test_canaries_absent_from_process_output_and_data_dir(tmp_path: Path) -> Non
     assert process.returncode == 0, err[-2000:]
     assert "wiped" in err
     assert len(errors) >= 10
-    blobs = [("grpc errors", "\n".join(errors))]
+    blobs = [("grpc errors", "\n".join(errors)), *outputs]
+    assert any("erased" in text for _, text in outputs)
     for path in sorted(tmp_path.rglob("*")):
         if path.is_file():
             blobs.append((str(path), path.read_bytes().decode("utf-8", "replace")))

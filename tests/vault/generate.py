@@ -10,6 +10,8 @@ here against the documented layout built with a fixed-key AESGCM:
 wrap.json: DEKs wrapped the way LocalKeyProvider does it under fixed KEKs and nonces:
     b"PW" | 0x01 | KEK id (8) | KEK version (u32 BE) | nonce (12) |
     AESGCM(kek).encrypt(nonce, dek, b"kek/1" | version (u32 BE) | KEK id | scope.aad(key id))
+wrap-bucket.json: format 2, the DEK first sealed with its bucket's secret (see
+governance/shredkeys.py), then wrapped by the KEK as above (header byte 0x02).
 Every key here is a public test value; none is used anywhere else.
 """
 
@@ -141,9 +143,64 @@ def wrap_vectors() -> dict[str, Any]:
     return {"format": 1, "kek_id": KEK_ID.hex(), "keks": keks, "cases": cases}
 
 
+BUCKET_SECRETS = {
+    "tenant-a/audit/2026-11-25": bytes(range(0x80, 0xA0)),
+    "tenant-b/chat-log/2026-11-26": bytes([0xC3]) * 32,
+}
+# name, KEK version, key id, scope, DEK, outer nonce (KEK), inner nonce (bucket secret)
+BUCKET_WRAP_CASES: tuple[tuple[str, int, bytes, DataKeyScope, bytes, bytes, bytes], ...] = (
+    ("bucket-kek-v1", 1, KEY_ID_A, SCOPE_A, DEK_A, bytes(range(112, 124)), bytes(range(12))),
+    (
+        "bucket-kek-v3-generation-3",
+        3,
+        KEY_ID_B,
+        SCOPE_B,
+        DEK_B,
+        bytes([0x02]) * 12,
+        bytes([0x03]) * 12,
+    ),
+)
+
+
+def _bucket_name(scope: DataKeyScope) -> str:
+    return f"{scope.tenant}/{scope.retention_class}/{scope.bucket}"
+
+
+def bucket_wrap_vectors() -> dict[str, Any]:
+    """Format 2: the KEK wraps inner nonce | AESGCM(bucket secret)(DEK, b"bucket/1" | scope
+    AAD); shredding a bucket destroys the secret, which is never in the database."""
+    cases = []
+    for name, version, key_id, scope, dek, outer, inner_nonce in BUCKET_WRAP_CASES:
+        scope_aad = scope.aad(key_id)
+        secret = BUCKET_SECRETS[_bucket_name(scope)]
+        inner = inner_nonce + AESGCM(secret).encrypt(inner_nonce, dek, b"bucket/1" + scope_aad)
+        wrapped = AESGCM(KEKS[version]).encrypt(
+            outer, inner, b"kek/1" + struct.pack(">I", version) + KEK_ID + scope_aad
+        )
+        blob = b"PW" + bytes([2]) + KEK_ID + struct.pack(">I", version) + outer + wrapped
+        cases.append(
+            {
+                "name": name,
+                "kek_version": version,
+                "key_id": key_id.hex(),
+                "scope": _scope_json(scope),
+                "scope_aad": scope_aad.hex(),
+                "bucket_secret": secret.hex(),
+                "dek": dek.hex(),
+                "blob": blob.hex(),
+            }
+        )
+    keks = {str(version): kek.hex() for version, kek in sorted(KEKS.items())}
+    return {"format": 2, "kek_id": KEK_ID.hex(), "keks": keks, "cases": cases}
+
+
 def render() -> dict[str, str]:
     """File name -> exact JSON text of every vector file."""
-    documents = {"seal.json": seal_vectors(), "wrap.json": wrap_vectors()}
+    documents = {
+        "seal.json": seal_vectors(),
+        "wrap.json": wrap_vectors(),
+        "wrap-bucket.json": bucket_wrap_vectors(),
+    }
     return {
         name: json.dumps(document, indent=1, ensure_ascii=False) + "\n"
         for name, document in documents.items()

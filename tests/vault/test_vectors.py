@@ -18,9 +18,11 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from governance.keyprovider import LocalKeyProvider
+from governance.shredkeys import BucketKeys, bucket_id
 from governance.vault import (
     DataKey,
     DataKeyScope,
+    KeyDestroyed,
     SealError,
     Vault,
     WrappedKey,
@@ -225,3 +227,66 @@ def test_seal_written_by_vault_matches_documented_layout(vault: Vault, scope: Da
     assert header[3:19] == key.key_id
     plain = AESGCM(key._secret).decrypt(header[-12:], sealed[31:], header + aad)
     assert plain == b"some record"
+
+
+BUCKET_WRAP = json.loads((generate.VECTORS / "wrap-bucket.json").read_text(encoding="utf-8"))
+BUCKET_WRAP_CASES = {case["name"]: case for case in BUCKET_WRAP["cases"]}
+
+
+def _bucket_keys(path: Path, case: dict[str, Any], *, shredded: bool = False) -> BucketKeys:
+    """A bucket key file holding the vector's fixed secret (or its tombstone)."""
+    scope = case["scope"]
+    name = bucket_id(scope["tenant"], scope["retention_class"], scope["bucket"])
+    secret = None if shredded else base64.b64encode(bytes.fromhex(case["bucket_secret"])).decode()
+    path.write_text(json.dumps({"format": 1, "buckets": {name: secret}}))
+    path.chmod(0o600)
+    return BucketKeys(path)
+
+
+@pytest.mark.parametrize("name", list(BUCKET_WRAP_CASES))
+def test_bucket_wrap_vectors_open_with_their_bucket_secret(
+    name: str, vector_provider: LocalKeyProvider, tmp_path: Path
+) -> None:
+    """Format 2 vectors open to their exact DEK with the KEK and the bucket's secret."""
+    case = BUCKET_WRAP_CASES[name]
+    vault = Vault(vector_provider, buckets=_bucket_keys(tmp_path / "buckets.json", case))
+
+    key = vault.open_data_key(_wrapped(case))
+
+    assert key._secret.hex() == case["dek"]
+
+
+@pytest.mark.parametrize("name", list(BUCKET_WRAP_CASES))
+def test_bucket_wrap_vectors_are_dead_once_the_bucket_is_shredded(
+    name: str, vector_provider: LocalKeyProvider, tmp_path: Path
+) -> None:
+    """With the bucket's secret destroyed (or no bucket key file), the same stored blob,
+    as a backup would hold it, no longer opens: KEK access alone is not enough."""
+    case = BUCKET_WRAP_CASES[name]
+    shredded = _bucket_keys(tmp_path / "buckets.json", case, shredded=True)
+    with pytest.raises(KeyDestroyed):
+        Vault(vector_provider, buckets=shredded).open_data_key(_wrapped(case))
+    with pytest.raises(SealError):
+        Vault(vector_provider).open_data_key(_wrapped(case))
+
+
+def test_bucket_wrap_vectors_match_the_documented_layout(
+    vector_provider: LocalKeyProvider, tmp_path: Path
+) -> None:
+    """A DEK the vault wraps with bucket keys opens by hand from the documented layout."""
+    case = BUCKET_WRAP_CASES["bucket-kek-v1"]
+    buckets = _bucket_keys(tmp_path / "buckets.json", case)
+    vault = Vault(vector_provider, buckets=buckets)
+    scope = _scope(case)
+    key, wrapped = vault.new_data_key(scope)
+    blob = wrapped.blob
+    assert blob[:3] == b"PW\x02"
+    version = struct.unpack(">I", blob[11:15])[0]
+    kek = bytes.fromhex(BUCKET_WRAP["keks"][str(version)])
+    scope_aad = scope.aad(key.key_id)
+    inner = AESGCM(kek).decrypt(
+        blob[15:27], blob[27:], b"kek/1" + struct.pack(">I", version) + blob[3:11] + scope_aad
+    )
+    secret = bytes.fromhex(case["bucket_secret"])
+    dek = AESGCM(secret).decrypt(inner[:12], inner[12:], b"bucket/1" + scope_aad)
+    assert dek == key._secret

@@ -14,6 +14,7 @@ Time is the database's clock unless an operator passes `now` explicitly.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import uuid
@@ -209,7 +210,9 @@ class Sweeper:
             self._database.write(lambda s: self._summary(s, moment, holds, report))
             self._step("summary_committed")
         finally:
-            self._database.write(lambda s: self._expiry.end_lease(s, owner=self._owner))
+            # Best effort: a lease we cannot end (database gone) runs out by itself.
+            with contextlib.suppress(GovernanceError):
+                self._database.write(lambda s: self._expiry.end_lease(s, owner=self._owner))
         return report
 
     def _lease(self, session: Session) -> bool:

@@ -1,0 +1,118 @@
+"""Retention fixtures: one site per test on SQLite and on PostgreSQL.
+
+`site` is parametrised over both back-ends, so every test taking it runs twice; `pg_site`
+is PostgreSQL only (the database clock, several sweepers on one server). A PostgreSQL
+site gets a fresh database on the session's server, dropped afterwards; `copy_of(site)`
+takes a backup of the site's database as it is now (SQLite: the backup API of the live
+file; PostgreSQL: CREATE DATABASE ... TEMPLATE) and returns its URL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from psycopg import sql
+
+from governance.store import database_url_for
+from tests.pgserver import PgServer
+from tests.retention._site import Site
+
+CopyOf = Callable[[Site], str]
+
+
+class Sites:
+    """Makes sites of one kind for one test; drops their databases afterwards."""
+
+    def __init__(self, kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+        self.kind = kind
+        self._request = request
+        self._tmp_path = tmp_path
+        self._made: list[Site] = []
+        self._databases: list[str] = []
+
+    @property
+    def server(self) -> PgServer:
+        server: PgServer = self._request.getfixturevalue("postgres")
+        return server
+
+    def create(self, name: str = "site") -> Site:
+        data_dir = self._tmp_path / name
+        data_dir.mkdir(mode=0o700)
+        if self.kind == "sqlite":
+            url = database_url_for(data_dir)
+        else:
+            database = f"r_{uuid.uuid4().hex}"
+            url = self.server.create_database(database)
+            self._databases.append(database)
+        site = Site(self.kind, url, data_dir)
+        self._made.append(site)
+        return site
+
+    def copy_of(self, site: Site) -> str:
+        """A consistent copy of the site's database as it is now; returns its URL."""
+        if site.kind == "sqlite":
+            target = self._tmp_path / f"copy-{uuid.uuid4().hex[:8]}.db"
+            source = site.url.removeprefix("sqlite:///")
+            with (
+                contextlib.closing(sqlite3.connect(source)) as src,
+                contextlib.closing(sqlite3.connect(target)) as dst,
+            ):
+                src.backup(dst)
+            return f"sqlite:///{target}"
+        name = site.url.rsplit("/", 1)[1]
+        # TEMPLATE needs the source without sessions: the site's pools reconnect later.
+        site.store.database.close()
+        if site._raw is not None:
+            site._raw.dispose()
+        copy = f"c_{uuid.uuid4().hex}"
+        with self.server.admin() as admin:
+            admin.execute(
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                    sql.Identifier(copy), sql.Identifier(name)
+                )
+            )
+        self._databases.append(copy)
+        return self.server.url(copy)
+
+    def close(self) -> None:
+        for site in self._made:
+            site.close()
+        if self._databases:
+            for name in self._databases:
+                self.server.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sites(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sites]:
+    made = Sites(request.param, request, tmp_path)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def site(sites: Sites) -> Site:
+    """The test's site: a data dir with keys, and a migrated store + ledger."""
+    return sites.create()
+
+
+@pytest.fixture
+def pg_sites(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Sites]:
+    made = Sites("postgresql", request, tmp_path)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def pg_site(pg_sites: Sites) -> Site:
+    """A site on the session's PostgreSQL server."""
+    return pg_sites.create()
+
+
+@pytest.fixture
+def copy_of(sites: Sites) -> CopyOf:
+    return sites.copy_of

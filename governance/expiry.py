@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -56,8 +57,10 @@ def _held(holds: Iterable[HoldSpec]) -> ColumnElement[bool]:
     return or_(*clauses) if clauses else false()
 
 
-def _candidates(rows: Sequence[tuple[str, str, str, str, str, int]]) -> list[Candidate]:
-    return [Candidate(*row) for row in rows]
+def _candidates(rows: Sequence[Any]) -> list[Candidate]:
+    return [
+        Candidate(str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), int(r[5])) for r in rows
+    ]
 
 
 _COLUMNS = (
@@ -92,7 +95,7 @@ class Expiry:
         )
         if not self._is_sqlite:
             query = query.with_for_update(skip_locked=True, of=RecordRow)
-        return _candidates(session.execute(query).tuples().all())
+        return _candidates(session.execute(query).all())
 
     def expired_counts(
         self, session: Session, *, now_us: int, holds: Iterable[HoldSpec]
@@ -123,7 +126,7 @@ class Expiry:
             query = query.where(RecordRow.tenant == tenant)
         if not self._is_sqlite:
             query = query.with_for_update(of=RecordRow)
-        return _candidates(session.execute(query).tuples().all())
+        return _candidates(session.execute(query).all())
 
     def delete(self, session: Session, record_ids: Sequence[str]) -> list[str]:
         """Delete these records; returns the ids actually deleted (others were gone)."""
@@ -140,11 +143,12 @@ class Expiry:
 
     def live_keys(self, session: Session) -> dict[Scope, list[tuple[str, int]]]:
         """Undestroyed data keys by bucket scope: [(key id, records still sealed by it)]."""
-        counts = dict(
-            session.execute(select(RecordRow.key_id, func.count()).group_by(RecordRow.key_id))
-            .tuples()
-            .all()
-        )
+        counts = {
+            str(key_id): int(count)
+            for key_id, count in session.execute(
+                select(RecordRow.key_id, func.count()).group_by(RecordRow.key_id)
+            ).all()
+        }
         rows = session.execute(
             select(
                 DataKeyRow.tenant, DataKeyRow.retention_class, DataKeyRow.bucket, DataKeyRow.key_id

@@ -344,6 +344,9 @@ class RetentionSchedule:
         except GovernanceError as err:  # names classes, sizes, digests: never content
             _log.error("retention sweep failed: %s", err)
             return
+        except Exception as err:  # noqa: BLE001 - keep the schedule alive; never quote it
+            _log.error("retention sweep failed: %s", type(err).__name__)
+            return
         if report.busy:
             _log.info("retention sweep skipped: another replica is sweeping")
         else:

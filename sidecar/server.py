@@ -75,8 +75,9 @@ class Sidecar:
     """One sidecar server: policies, detector and context store behind a gRPC port.
 
     With a `signer`, every decision also goes to the audit ledger (in the store's
-    database) and the Governance service is served; without one (benchmarks comparing
-    the cost of the ledger), there is no ledger.
+    database), the Governance service is served and retention sweeps run on schedule
+    (unless `sweep` is False: tests that need a quiet ledger); without one (benchmarks
+    comparing the cost of the ledger), there is no ledger.
     """
 
     def __init__(
@@ -93,6 +94,7 @@ class Sidecar:
         signer: NoteSigner | None = None,
         witness: Path | None = None,
         startup_entries: Sequence[Draft] = (),
+        sweep: bool = True,
     ) -> None:
         self.policies = policies
         self.contexts = ContextStore(policies.limits)
@@ -118,7 +120,7 @@ class Sidecar:
                 Sweeper(store, self.ledger, policies, actor=actor),
                 interval_seconds=policies.retention.sweep_every.total_seconds(),
             )
-            if self.ledger is not None
+            if self.ledger is not None and sweep
             else None
         )
         loaded = policy_loaded(

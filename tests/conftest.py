@@ -186,6 +186,7 @@ async def sidecar_factory(
         database_url: str | None = None,
         migrate: bool = True,
         ledger: bool = True,
+        sweep: bool = False,
     ) -> Running:
         if policies is None:
             policies = load_policies_file(SHIPPED_POLICIES)
@@ -211,6 +212,7 @@ async def sidecar_factory(
             reaper_interval_seconds=reaper_interval_seconds,
             signer=signer,
             witness=data_dir / "ledger-checkpoint.note",
+            sweep=sweep,  # off by default: a sweep would add entries at a random moment
         )
         port = await sidecar.start("127.0.0.1:0")
         channel = grpc.aio.insecure_channel(

@@ -75,6 +75,18 @@ def load(text_: str) -> Policies:
 
 
 @dataclass(frozen=True)
+class Spec:
+    """A record to write: placement, expiry (or `keep` from the database's clock), subject."""
+
+    tenant: str
+    retention_class: str
+    created_at: datetime
+    expires_at: datetime
+    subject: str | None = None
+    keep: timedelta | None = None
+
+
+@dataclass(frozen=True)
 class Seeded:
     """A record the test wrote: where it went and when it expires."""
 
@@ -160,29 +172,36 @@ class Site:
         keep: timedelta | None = None,
     ) -> list[Seeded]:
         """`count` records in one journal commit, each with its record_written entry."""
+        spec = Spec(tenant, retention_class, created_at, expires_at, subject, keep)
+        return self.write_all([spec] * count)
+
+    def write_all(self, specs: Sequence[Spec]) -> list[Seeded]:
+        """One record per spec, all in one journal commit."""
         units = [
             Unit(
                 NewRecord(
-                    tenant,
-                    retention_class,
+                    spec.tenant,
+                    spec.retention_class,
                     "inference",
                     "model-1",
-                    created_at,
-                    expires_at,
-                    json.dumps({"n": len(self.seeded) + i, "tenant": tenant}).encode(),
-                    subject_token=None if subject is None else self.token(subject),
-                    keep=keep,
+                    spec.created_at,
+                    spec.expires_at,
+                    json.dumps({"n": len(self.seeded) + i, "tenant": spec.tenant}).encode(),
+                    subject_token=None if spec.subject is None else self.token(spec.subject),
+                    keep=spec.keep,
                 )
             )
-            for i in range(count)
+            for i, spec in enumerate(specs)
         ]
         journal = Journal(self.store, self.ledger, actor=WRITER, clock=lambda: datetime.now(UTC))
         committed = journal.commit(units)
         made = []
-        for done in committed:
+        for spec, done in zip(specs, committed, strict=True):
             assert done.record_id is not None
             stored = self.expires_of(done.record_id)
-            seeded = Seeded(done.record_id, tenant, retention_class, created_at, stored)
+            seeded = Seeded(
+                done.record_id, spec.tenant, spec.retention_class, spec.created_at, stored
+            )
             self.seeded[done.record_id] = seeded
             made.append(seeded)
         return made
@@ -265,3 +284,89 @@ class Site:
 
 def scope_id(seeded: Seeded) -> str:
     return bucket_id(*seeded.scope)
+
+
+# -- a sweep scenario shared by the crash and lease tests ----------------------------------
+
+SCENARIO_NOW = T0 + timedelta(days=40)  # 2026-07-11T08:00Z
+SCENARIO_POLICIES = policies_text(
+    holds="    - {name: globex-hold, tenant: globex, reason: litigation, approver: legal}\n",
+    extra="  batch_size: 4\n",
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What a complete sweep at SCENARIO_NOW must do to the records seeded for it."""
+
+    expired: frozenset[str]  # unheld and expired: deleted exactly once
+    kept: frozenset[str]  # unexpired or held: untouched
+    shredded: tuple[tuple[str, str, str], ...]  # buckets whose keys and secrets go
+
+
+def seed_scenario(site: Site) -> Scenario:
+    """11 expired records (3 batches of at most 4) in 3 buckets, 2 of them wholly
+    expired; 4 unexpired records; 2 expired but held."""
+    day = timedelta(days=1)
+    gone = site.write_all(
+        [Spec("beta", "inference_logs", T0, T0 + 30 * day)] * 6
+        + [Spec("beta", "app_logs", T0 + 2 * day, T0 + 9 * day)] * 3
+        + [Spec("gamma", "inference_logs", T0, T0 + 30 * day)] * 2
+    )
+    kept = site.write_all(
+        [Spec("gamma", "inference_logs", T0, T0 + 90 * day)]
+        + [Spec("acme", "inference_logs", T0, T0 + 90 * day)] * 3
+        + [Spec("globex", "app_logs", T0, T0 + 7 * day)] * 2
+    )
+    return Scenario(
+        frozenset(r.record_id for r in gone),
+        frozenset(r.record_id for r in kept),
+        (("beta", "app_logs", "2026-06-03"), ("beta", "inference_logs", "2026-06-01")),
+    )
+
+
+def check_scenario_done(site: Site, scenario: Scenario) -> None:
+    """Every expired record deleted exactly once across the ledger, nothing else touched,
+    the shredded buckets' keys destroyed once (database and key file), and a full export
+    that verifies with the retention check."""
+    deleted = site.deleted_ids()
+    assert len(deleted) == len(set(deleted)), "a record was counted twice"
+    assert set(deleted) == scenario.expired
+    assert sum(e["count"] for e in site.entries(EntryType.RETENTION_DELETION)) == len(
+        scenario.expired
+    )
+    assert site.record_ids() == scenario.kept
+    opened = site.opened()
+    assert all(isinstance(r, OpenedRecord) for r in opened.values()), opened
+    for record_id in scenario.kept:
+        seeded = site.seeded[record_id]
+        assert site.expires_of(record_id) == seeded.expires_at
+
+    destroyed = site.entries(EntryType.KEY_DESTROYED)
+    scopes = sorted((e["tenant"], e["retention_class"], e["bucket"]) for e in destroyed)
+    assert scopes == sorted(scenario.shredded)
+    key_ids = [k for e in destroyed for k in e["key_ids"]]
+    assert len(key_ids) == len(set(key_ids))
+    by_scope = {
+        str(k["key_id"]): (k["tenant"], k["retention_class"], k["bucket"], k["destroyed"])
+        for k in site.store.data_keys()
+    }
+    for key_id, (tenant, retention_class, bucket, gone) in by_scope.items():
+        assert gone == ((tenant, retention_class, bucket) in scenario.shredded), key_id
+    assert set(key_ids) == {k for k, v in by_scope.items() if v[3]}
+    buckets = site.bucket_file()
+    for scope in scenario.shredded:
+        assert buckets[bucket_id(*scope)] is None
+    assert site.live_buckets() == {
+        bucket_id(*site.seeded[r].scope) for r in scenario.kept
+    } | {
+        bucket_id(*site.seeded[r].scope)
+        for r in scenario.expired
+        if site.seeded[r].scope not in scenario.shredded
+    }
+
+    report = site.verify()
+    assert report.ok, report.problems
+    assert report.retention is not None
+    assert report.retention.receipts == len(scenario.expired)
+    assert report.retention.sweeps >= 1

@@ -5,12 +5,21 @@ is PostgreSQL only (the database clock, several sweepers on one server). A Postg
 site gets a fresh database on the session's server, dropped afterwards; `copy_of(site)`
 takes a backup of the site's database as it is now (SQLite: the backup API of the live
 file; PostgreSQL: CREATE DATABASE ... TEMPLATE) and returns its URL.
+
+governance/expiry.py calls SQLAlchemy's `Result.tuples()`, deprecated in SQLAlchemy 2.1
+(the version installed; pyproject allows >=2.0,<3): under this suite's
+`filterwarnings = error` every sweep and erasure would fail on that warning alone. Here
+that one warning is ignored so the behaviour can be tested, everywhere except in
+test_sweeper_warnings.py, which keeps the source bug visible as a failing test.
 """
 
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
+import signal
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,9 +29,22 @@ from psycopg import sql
 
 from governance.store import database_url_for
 from tests.pgserver import PgServer
-from tests.retention._site import Site
+from tests.retention import _child
+from tests.retention._site import SCENARIO_NOW, SCENARIO_POLICIES, Site
 
 CopyOf = Callable[[Site], str]
+
+TUPLES_DEPRECATED = pytest.mark.filterwarnings(
+    r"ignore:The Result\.tuples\(\) method is deprecated:sqlalchemy.exc.SADeprecationWarning"
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        path = Path(str(item.fspath))
+        if path.parent == here and path.name != "test_sweeper_warnings.py":
+            item.add_marker(TUPLES_DEPRECATED)
 
 
 class Sites:
@@ -116,3 +138,45 @@ def pg_site(pg_sites: Sites) -> Site:
 @pytest.fixture
 def copy_of(sites: Sites) -> CopyOf:
     return sites.copy_of
+
+
+CHILD = "retention-crash-child"  # application_name of the child's PostgreSQL sessions
+
+
+def kill_sweep_at(sites: Sites, site: Site, step: str, nth: int) -> None:
+    """Run the scenario's sweep in a child that SIGKILLs itself at `step` (the nth time);
+    return once it is dead and (PostgreSQL) its server session has ended."""
+    url = site.url if site.kind == "sqlite" else f"{site.url}?application_name={CHILD}"
+    context = multiprocessing.get_context("spawn")
+    child = context.Process(
+        target=_child.sweep_until_killed,
+        args=(
+            site.kind,
+            url,
+            str(site.data_dir),
+            SCENARIO_POLICIES,
+            SCENARIO_NOW.isoformat(),
+            step,
+            nth,
+        ),
+    )
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the sweeping child did not reach its step within 60 s")
+    assert child.exitcode == -signal.SIGKILL, f"the child exited {child.exitcode}"
+    if site.kind == "postgresql":
+        name = site.url.rsplit("/", 1)[1]
+        deadline = time.monotonic() + 30
+        with sites.server.admin() as admin:
+            while time.monotonic() < deadline:
+                row = admin.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = %s AND application_name = %s",
+                    (name, CHILD),
+                ).fetchone()
+                if row is not None and row[0] == 0:
+                    return
+                time.sleep(0.01)
+        pytest.fail("the killed child's PostgreSQL session outlived it by 30 s")

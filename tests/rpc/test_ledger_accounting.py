@@ -3,6 +3,7 @@ the caller abandoned; and bad Governance arguments refused without side effects.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import grpc
@@ -137,3 +138,41 @@ async def test_inclusion_beyond_the_ledger_signs_nothing(rejecting: Running) -> 
         await rejecting.governance.GetInclusionProof(gpb.GetInclusionProofRequest(seq=size))
     assert caught.value.code() == grpc.StatusCode.OUT_OF_RANGE
     assert rejecting.ledger.latest_checkpoint() == latest
+
+
+async def test_the_sidecar_sweeps_on_its_schedule(sidecar_factory: SidecarFactory) -> None:
+    """With retention.sweep_every set, the running sidecar deletes records once they
+    expire and records the sweep: deletion receipt, then a completed retention_sweep."""
+    policies = minimal_policies() + (
+        "retention:\n"
+        "  classes:\n"
+        "    inference_logs: {keep: 1s}\n"
+        "    app_logs: {keep: 1s}\n"
+        "  sweep_every: 1s\n"
+    )
+    running: Running = await sidecar_factory(policies, sweep=True)
+    begun = await running.stub.BeginInference(
+        pb.BeginInferenceRequest(tenant="acme", model="m", purpose="p", input="hello")
+    )
+    ended = await running.stub.EndInference(
+        pb.EndInferenceRequest(inference_id=begun.inference_id, output="bye")
+    )
+    deadline = asyncio.get_running_loop().time() + 20
+    while asyncio.get_running_loop().time() < deadline:
+        receipts = [
+            e
+            for e in running.ledger_entries()
+            if e["type"] == "retention_deletion" and ended.log_record_id in e["record_ids"]
+        ]
+        sweeps = [
+            e
+            for e in running.ledger_entries()
+            if e["type"] == "retention_sweep" and receipts and e["seq"] > receipts[0]["seq"]
+        ]
+        if sweeps and not running.records():
+            break
+        await asyncio.sleep(0.2)
+    else:
+        raise AssertionError("the record was not swept within 20 s")
+    assert sweeps[0]["complete"] is True
+    assert sweeps[0]["deleted"] >= 1

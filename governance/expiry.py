@@ -29,6 +29,8 @@ from governance.tables import DataKeyRow, RecordRow, SweeperLeaseRow
 
 __all__ = ["Candidate", "Expiry", "Scope"]
 
+_DAY_US = 86_400_000_000
+
 Scope = tuple[str, str, str]  # tenant, retention class, bucket
 HoldSpec = tuple[str | None, str | None]  # a hold's tenant and class (None: any)
 
@@ -175,8 +177,14 @@ class Expiry:
         ).all()
         return {(t, c, b) for t, c, b, live in rows if int(live) == 0}
 
-    def destroy_keys(self, session: Session, key_ids: Sequence[str], *, now_us: int) -> list[str]:
-        """Destroy these data keys (locked first); returns the ones destroyed now."""
+    def destroy_if_empty(
+        self, session: Session, key_ids: Sequence[str], *, now_us: int
+    ) -> list[str]:
+        """Destroy these data keys if no record uses them; returns the ones destroyed now.
+
+        The key rows are locked first, then the records counted: a writer sealing with
+        one of them holds the same row lock, so no record can slip in between.
+        """
         if not key_ids:
             return []
         locked = session.scalars(
@@ -185,6 +193,8 @@ class Expiry:
             .order_by(DataKeyRow.key_id)
             .with_for_update()
         ).all()
+        if locked and self.records_left(session, list(locked)):
+            return []
         if locked:
             session.execute(
                 update(DataKeyRow)
@@ -192,6 +202,14 @@ class Expiry:
                 .values(wrapped=None, destroyed_us=now_us)
             )
         return sorted(locked)
+
+    def oldest_written_us(self, session: Session) -> int | None:
+        """When the oldest record still stored was committed (a day before its creation
+        for records written with an explicit expiry, whose commit time is unknown)."""
+        value = session.scalar(
+            select(func.min(func.coalesce(RecordRow.written_us, RecordRow.created_us - _DAY_US)))
+        )
+        return None if value is None else int(value)
 
     def records_left(self, session: Session, key_ids: Sequence[str]) -> int:
         return int(session.scalar(select(func.count()).where(RecordRow.key_id.in_(key_ids))) or 0)
@@ -209,7 +227,9 @@ class Expiry:
                 RecordRow.record_id,
                 RecordRow.tenant,
                 RecordRow.retention_class,
-                RecordRow.created_us,
+                # Expiry counts from when the database committed the record (its clock),
+                # or, for a record written with an explicit expiry, from its creation.
+                func.coalesce(RecordRow.written_us, RecordRow.created_us),
                 RecordRow.expires_us,
             )
             .where(RecordRow.record_id > after)

@@ -102,10 +102,12 @@ class Journal:
         return self.store.database.write(lambda session: self._commit_in(session, units))
 
     def _commit_in(self, session: Session, units: Sequence[Unit]) -> list[Committed]:
-        now = self._clock()
+        # The database's clock: written_us of the records and appended_us of their entries
+        # are then the same value (retention prunes the ledger by it).
+        now = self.store.database.now_in(session)
         records = [u.record for u in units if u.record is not None]
-        written, created = self.store.put_in(session, records) if records else ([], [])
-        drafts = [key_created(key, actor=self._actor, at=now) for key in created]
+        written, created = self.store.put_in(session, records, now=now) if records else ([], [])
+        drafts = [key_created(key, actor=self._actor, at=self._clock()) for key in created]
         owners: list[int | None] = [None] * len(drafts)
         record_ids: list[str | None] = []
         places = iter(written)

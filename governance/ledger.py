@@ -132,6 +132,10 @@ class Ledger:
         state.compact = b"".join(compact.hashes)
         return seqs
 
+    def lock_in(self, session: Session) -> None:
+        """Take the ledger's append lock in the caller's transaction (held to its end)."""
+        self._locked_state(session)
+
     def _locked_state(self, session: Session) -> LedgerStateRow:
         state = session.scalars(
             select(LedgerStateRow).where(LedgerStateRow.id == 1).with_for_update()

@@ -1,13 +1,14 @@
 """The retention check of an exported ledger: every record that expired and was not held
 has a deletion receipt.
 
-Read entry by entry in ledger order (verify.py feeds it while it hashes), from a full
-export. A `record_written` entry says when a record expires; `retention_policy_applied`
-changes that; `retention_deletion` and `erasure` entries are receipts naming the record
-ids they deleted. A completed `retention_sweep` entry says "at `now`, with these holds, I
-deleted everything expired": any record written before it, expired by its `now`, not
-covered by one of its holds and without a receipt before it, is named as a violation.
-Standard library only, like the rest of the verifier.
+Read entry by entry in ledger order (verify.py feeds it while it hashes); records whose
+`record_written` entry is not in the export (before its first seq) are not checked. A
+`record_written` entry says when a record expires; `retention_policy_applied` changes
+that; `retention_deletion` and `erasure` entries are receipts naming the record ids they
+deleted. A completed `retention_sweep` entry says "at `now`, with these holds, I deleted
+everything expired": any record written before it, expired by its `now`, not covered by
+one of its holds and without a receipt before it, is named as a violation. Standard
+library only, like the rest of the verifier.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class RetentionCheck:
     """Feed every entry with `see`; `problems` holds the violations found."""
 
     problems: list[str] = field(default_factory=list)
+    first_seq: int = 0  # the first entry seen: records written before it are not checked
     records: int = 0
     receipts: int = 0
     sweeps: int = 0

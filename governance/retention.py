@@ -253,11 +253,13 @@ class Sweeper:
             scopes = plan_shreds(live, policies=self._policies, now=now)
             at = self._database.now_in(session)
             entries = []
+            done = []
             for scope in scopes:
                 key_ids = [key_id for key_id, _ in live[scope]]
-                if self._expiry.records_left(session, key_ids):
+                destroyed = self._expiry.destroy_if_empty(session, key_ids, now_us=micros(at))
+                if not destroyed:
                     continue  # a record arrived since: not wholly expired after all
-                destroyed = self._expiry.destroy_keys(session, key_ids, now_us=micros(at))
+                done.append(scope)
                 tenant, retention_class, bucket = scope
                 entries.append(
                     self._entry(
@@ -276,7 +278,7 @@ class Sweeper:
                     )
                 )
             self._ledger.append_in(session, entries, now=at)
-            return scopes
+            return done
 
         shredded = self._database.write(in_database)
         self._step("keys_destroyed")
@@ -296,7 +298,13 @@ class Sweeper:
         # Entries are stamped with the database's clock: prune by it, never by an
         # operator's `now` (a future `now` would prune the receipts just written).
         at = self._database.now_in(session)
-        pruned = self._ledger.prune_in(session, before_us=micros(min(now, at) - keep))
+        before_us = micros(min(now, at) - keep)
+        oldest = self._expiry.oldest_written_us(session)
+        if oldest is not None:
+            # A record still stored (held, or not yet expired) keeps its record_written
+            # entry: a later deletion receipt must name a record the ledger shows.
+            before_us = min(before_us, oldest)
+        pruned = self._ledger.prune_in(session, before_us=before_us)
         if pruned is None:
             return
         body: dict[str, object] = {
@@ -311,6 +319,12 @@ class Sweeper:
     def _summary(
         self, session: Session, now: datetime, holds: list[LegalHold], report: SweepReport
     ) -> None:
+        # The summary says "everything expired by `now` and not held is gone". Take the
+        # ledger's lock first, so every record committed before it is visible, and delete
+        # what is still expired in this same transaction: the claim holds at its seq.
+        self._ledger.lock_in(session)
+        while self._batch(session, now, holds, report):
+            pass
         at = self._database.now_in(session)
         body: dict[str, object] = {
             "now": iso_utc(now),
@@ -406,17 +420,21 @@ class Sweeper:
         changed. Each batch commits with a `retention_policy_applied` entry listing them."""
         retention = self._policies.retention
 
-        def expiry_of(tenant: str, retention_class: str, created_us: int) -> int:
+        def expiry_of(tenant: str, retention_class: str, written_us: int) -> int:
             if retention_class not in retention.classes:
                 raise RetentionError(
                     f"records of retention class {retention_class!r} exist, but "
                     "retention.classes does not define it"
                 )
-            return created_us + micros_of(retention.keep_for(retention_class, tenant))
+            return written_us + micros_of(retention.keep_for(retention_class, tenant))
 
         total, after = 0, ""
+        if not self._database.write(self._lease):
+            raise RetentionError("a sweep is running; apply the policy when it has finished")
 
         def work(session: Session) -> str | None:
+            if not self._lease(session):
+                raise RetentionError("another sweeper took the lease over; stopped")
             nonlocal total
             changed, last = self._expiry.reexpire(session, expiry_of, after=after, limit=batch)
             if changed:
@@ -433,11 +451,15 @@ class Sweeper:
             total += len(changed)
             return last
 
-        while True:
-            last = self._database.write(work)
-            if last is None:
-                return total
-            after = last
+        try:
+            while True:
+                last = self._database.write(work)
+                if last is None:
+                    return total
+                after = last
+        finally:
+            with contextlib.suppress(GovernanceError):
+                self._database.write(lambda s: self._expiry.end_lease(s, owner=self._owner))
 
 
 def _from_us(value: int) -> datetime:

@@ -174,7 +174,7 @@ class LogStore:
         return [w.record_id for w in written]
 
     def put_in(
-        self, session: Session, records: Sequence[NewRecord]
+        self, session: Session, records: Sequence[NewRecord], *, now: datetime | None = None
     ) -> tuple[list[Written], list[CreatedKey]]:
         """Seal and insert records inside the caller's transaction.
 
@@ -188,7 +188,9 @@ class LogStore:
             by_scope.setdefault(scope, []).append((index, record))
         written: list[Written | None] = [None] * len(records)
         created: list[CreatedKey] = []
-        now_us = micros(self.database.now_in(session)) if any(r.keep for r in records) else 0
+        # `now`: the caller's reading of the database clock in this transaction (the
+        # journal stamps its ledger entries with the same value).
+        now_us = micros(now or self.database.now_in(session))
         cap = self._vault.message_cap
         # Scopes in a fixed order: two writers locking data-key rows never wait on each other
         # in a cycle (PostgreSQL would abort one as a deadlock).
@@ -234,6 +236,7 @@ class LogStore:
                     model=record.model,
                     created_us=created_us,
                     expires_us=expires_us,
+                    written_us=now_us if keep else None,
                     key_id=key.key_id.hex(),
                     sealed=sealed,
                     subject_token=record.subject_token,

@@ -57,6 +57,8 @@ class RecordRow(Base):
     model: Mapped[str] = mapped_column(String(128))
     created_us: Mapped[int] = mapped_column(BigInteger, index=True)
     expires_us: Mapped[int] = mapped_column(BigInteger, index=True)
+    # The database's clock at commit (records given a `keep`): expiry = written + keep.
+    written_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     key_id: Mapped[str] = mapped_column(ForeignKey("data_keys.key_id"), index=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     subject_token: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)

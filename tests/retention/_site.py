@@ -231,8 +231,10 @@ class Site:
         return {r.record_id: r for r in store.read()}
 
     def entries(self, kind: EntryType | str | None = None) -> list[dict[str, Any]]:
+        """Every ledger entry still stored (from the first one not pruned), parsed."""
         size = self.ledger.state().size
-        parsed = [json.loads(entry) for _, entry in self.ledger.entries(0, size)]
+        start = self.ledger.first_unpruned()
+        parsed = [json.loads(entry) for _, entry in self.ledger.entries(start, size)]
         return [e for e in parsed if kind is None or e["type"] == str(kind)]
 
     def deleted_ids(self) -> list[str]:
@@ -268,13 +270,21 @@ class Site:
         return list(jsonl_lines(self.ledger, span, now=now, actor="test-auditor"))
 
     def verify(self, lines: Sequence[bytes] | None = None) -> Report:
-        """A full export checked offline with the retention check on."""
+        """A full export (from the first entry not pruned) checked offline with the
+        retention check on."""
         return verify_export(
             lines if lines is not None else self.export(),
             self.signer.verifier,
-            expected_range=(0, None),
+            expected_range=(self.ledger.first_unpruned(), None),
             retention=True,
         )
+
+    def check(self) -> Report:
+        """verify(), which must find nothing wrong."""
+        report = self.verify()
+        assert report.ok, report.problems
+        assert report.retention is not None
+        return report
 
     def append(self, kind: EntryType, body: dict[str, object]) -> None:
         """An entry appended behind the sweeper's back (a forgery, for the checks)."""
@@ -357,9 +367,7 @@ def check_scenario_done(site: Site, scenario: Scenario) -> None:
     buckets = site.bucket_file()
     for scope in scenario.shredded:
         assert buckets[bucket_id(*scope)] is None
-    assert site.live_buckets() == {
-        bucket_id(*site.seeded[r].scope) for r in scenario.kept
-    } | {
+    assert site.live_buckets() == {bucket_id(*site.seeded[r].scope) for r in scenario.kept} | {
         bucket_id(*site.seeded[r].scope)
         for r in scenario.expired
         if site.seeded[r].scope not in scenario.shredded

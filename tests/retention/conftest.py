@@ -2,15 +2,12 @@
 
 `site` is parametrised over both back-ends, so every test taking it runs twice; `pg_site`
 is PostgreSQL only (the database clock, several sweepers on one server). A PostgreSQL
-site gets a fresh database on the session's server, dropped afterwards; `copy_of(site)`
-takes a backup of the site's database as it is now (SQLite: the backup API of the live
-file; PostgreSQL: CREATE DATABASE ... TEMPLATE) and returns its URL.
-
-governance/expiry.py calls SQLAlchemy's `Result.tuples()`, deprecated in SQLAlchemy 2.1
-(the version installed; pyproject allows >=2.0,<3): under this suite's
-`filterwarnings = error` every sweep and erasure would fail on that warning alone. Here
-that one warning is ignored so the behaviour can be tested, everywhere except in
-test_sweeper_warnings.py, which keeps the source bug visible as a failing test.
+site gets an empty database on the session's server, from a session pool emptied with
+TRUNCATE before each use (CREATE DATABASE per test would cost more than the tests).
+`copy_of(site)` takes a backup of the site's database as it is now (SQLite: the backup
+API of the live file; PostgreSQL: CREATE DATABASE ... TEMPLATE) and returns its URL.
+`kill_sweep_at` runs the shared scenario's sweep in a 'spawn' child that SIGKILLs itself
+at one step (tests/retention/_child.py).
 """
 
 from __future__ import annotations
@@ -24,27 +21,60 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from psycopg import sql
 
 from governance.store import database_url_for
+from governance.tables import Base, SchemaVersion
 from tests.pgserver import PgServer
 from tests.retention import _child
 from tests.retention._site import SCENARIO_NOW, SCENARIO_POLICIES, Site
 
 CopyOf = Callable[[Site], str]
 
-TUPLES_DEPRECATED = pytest.mark.filterwarnings(
-    r"ignore:The Result\.tuples\(\) method is deprecated:sqlalchemy.exc.SADeprecationWarning"
-)
+
+class PgPool:
+    """Databases on the session's PostgreSQL server, reused from test to test."""
+
+    def __init__(self, server: PgServer) -> None:
+        self.server = server
+        self._free: list[str] = []
+        self._all: list[str] = []
+
+    def take(self) -> str:
+        """The name of an empty database: a fresh one, or a returned one truncated."""
+        if not self._free:
+            name = f"r_{uuid.uuid4().hex}"
+            self._all.append(name)
+            self.server.create_database(name)
+            return name
+        name = self._free.pop()
+        tables = sql.SQL(", ").join(
+            sql.Identifier(table.name)
+            for table in Base.metadata.sorted_tables
+            if table.name != SchemaVersion.__tablename__
+        )
+        with psycopg.connect(
+            host="127.0.0.1", port=self.server.port, user="postgres", dbname=name, autocommit=True
+        ) as connection:
+            connection.execute("SET lock_timeout = '10s'")
+            connection.execute(sql.SQL("TRUNCATE {} CASCADE").format(tables))
+        return name
+
+    def give_back(self, name: str) -> None:
+        self._free.append(name)
+
+    def close(self) -> None:
+        for name in self._all:
+            self.server.drop_database(name)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        path = Path(str(item.fspath))
-        if path.parent == here and path.name != "test_sweeper_warnings.py":
-            item.add_marker(TUPLES_DEPRECATED)
+@pytest.fixture(scope="session")
+def retention_pool(postgres: PgServer) -> Iterator[PgPool]:
+    pool = PgPool(postgres)
+    yield pool
+    pool.close()
 
 
 class Sites:
@@ -55,12 +85,18 @@ class Sites:
         self._request = request
         self._tmp_path = tmp_path
         self._made: list[Site] = []
-        self._databases: list[str] = []
+        self._taken: list[str] = []
+        self._copies: list[str] = []
 
     @property
     def server(self) -> PgServer:
         server: PgServer = self._request.getfixturevalue("postgres")
         return server
+
+    @property
+    def pool(self) -> PgPool:
+        pool: PgPool = self._request.getfixturevalue("retention_pool")
+        return pool
 
     def create(self, name: str = "site") -> Site:
         data_dir = self._tmp_path / name
@@ -68,9 +104,9 @@ class Sites:
         if self.kind == "sqlite":
             url = database_url_for(data_dir)
         else:
-            database = f"r_{uuid.uuid4().hex}"
-            url = self.server.create_database(database)
-            self._databases.append(database)
+            database = self.pool.take()
+            self._taken.append(database)
+            url = self.server.url(database)
         site = Site(self.kind, url, data_dir)
         self._made.append(site)
         return site
@@ -98,15 +134,16 @@ class Sites:
                     sql.Identifier(copy), sql.Identifier(name)
                 )
             )
-        self._databases.append(copy)
+        self._copies.append(copy)
         return self.server.url(copy)
 
     def close(self) -> None:
         for site in self._made:
-            site.close()
-        if self._databases:
-            for name in self._databases:
-                self.server.drop_database(name)
+            site.close()  # no connection is left to block the next TRUNCATE
+        for name in self._copies:
+            self.server.drop_database(name)
+        for name in self._taken:
+            self.pool.give_back(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -57,8 +57,7 @@ def cli(site: Site, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
 
 
 def test_cli_dry_run_prints_counts_and_deletes_nothing(site: Site, cli: Cli) -> None:
-    """`retention run --dry-run --now` prints what would go per tenant/class/bucket and the
-    held counts, exits 0, deletes nothing and records one retention_dry_run entry."""
+    """retention run --dry-run --now prints per-bucket counts, exits 0 and deletes nothing."""
     seed_scenario(site)
     before = site.record_ids()
     code, out, err = cli("retention", "run", "--dry-run", "--now", NOW_ARG)
@@ -73,11 +72,11 @@ def test_cli_dry_run_prints_counts_and_deletes_nothing(site: Site, cli: Cli) -> 
     assert entry["actor"].startswith("cli:")
     assert entry["now"] == iso_utc(SCENARIO_NOW)
     assert site.entries(EntryType.RETENTION_DELETION) == []
+    site.check()
 
 
 def test_cli_run_deletes_and_reports(site: Site, cli: Cli) -> None:
-    """`retention run --now` deletes what expired, prints the counts and the shredded
-    buckets, exits 0; the outcome is a complete, verifiable sweep."""
+    """retention run --now (naive = UTC) deletes, prints per-bucket counts and exits 0."""
     scenario = seed_scenario(site)
     code, out, err = cli("retention", "run", "--now", "2026-07-11T08:00")  # naive: UTC
     assert (code, err) == (0, "")
@@ -101,11 +100,11 @@ def test_cli_run_busy_exits_1(site: Site, cli: Cli) -> None:
     assert code == 1
     assert out == "another sweeper is running; nothing done\n"
     assert site.entries(EntryType.RETENTION_DELETION) == []
+    site.check()
 
 
 def test_cli_erase_never_prints_the_subject(site: Site, cli: Cli) -> None:
-    """`erase --subject` erases the subject's unheld records, reports kept counts per
-    hold, and the subject id appears in no output and no ledger entry."""
+    """erase --subject erases unheld records, reports holds, never shows the subject id."""
     cli.policies.write_text(
         policies_text(
             holds="    - {name: globex-hold, tenant: globex, reason: r, approver: legal}\n"
@@ -121,7 +120,8 @@ def test_cli_erase_never_prints_the_subject(site: Site, cli: Cli) -> None:
     (entry,) = site.entries(EntryType.ERASURE)
     assert sorted(entry["record_ids"]) == sorted(r.record_id for r in mine)
     raw = b"".join(e for _, e in site.ledger.entries(0, site.ledger.state().size))
-    assert SUBJECT.encode() not in raw and site.token(SUBJECT).encode() not in raw
+    assert SUBJECT.encode() not in raw
+    assert site.token(SUBJECT).encode() not in raw
 
     code, out, err = cli("erase", "--subject", SUBJECT, "--tenant", "acme")
     assert (code, out, err) == (0, "erased 0 records\n", "")
@@ -139,8 +139,7 @@ def test_cli_erase_without_subject_key_exits_1(site: Site, cli: Cli) -> None:
 
 
 def test_cli_apply_policy_reports_changes(site: Site, cli: Cli) -> None:
-    """`retention apply-policy` re-fixes expiries from the policies file, prints how many
-    changed under which file version, and exits 0."""
+    """retention apply-policy re-fixes expiries and prints the count and file version."""
     site.write("beta", "app_logs", T0, T0 + timedelta(days=7), count=3)
     text = policies_text(classes="    inference_logs: {keep: 30d}\n    app_logs: {keep: 2d}\n")
     cli.policies.write_text(text)
@@ -150,11 +149,11 @@ def test_cli_apply_policy_reports_changes(site: Site, cli: Cli) -> None:
     assert all(site.expires_of(r) == T0 + timedelta(days=2) for r in site.seeded)
     (entry,) = site.entries(EntryType.RETENTION_POLICY_APPLIED)
     assert entry["count"] == 3
+    site.check()
 
 
 def test_cli_bad_policies_exit_1_with_key_and_line(site: Site, cli: Cli) -> None:
-    """A policies file with a bad retention setting stops every retention command with
-    exit 1 and the key and line; nothing is recorded."""
+    """A bad retention setting stops every retention command: exit 1, key and line."""
     seed_scenario(site)
     text = policies_text(extra="  batch_size: 0\n")
     cli.policies.write_text(text)

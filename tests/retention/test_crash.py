@@ -24,6 +24,7 @@ from tests.retention._site import (
 )
 from tests.retention.conftest import Sites, kill_sweep_at
 
+
 @pytest.mark.parametrize(
     ("step", "nth"),
     [
@@ -36,8 +37,7 @@ from tests.retention.conftest import Sites, kill_sweep_at
 def test_sweep_killed_at_a_step_is_finished_by_the_next(
     sites: Sites, site: Site, step: str, nth: int
 ) -> None:
-    """Killed after `step`, a sweep left exactly what that step made durable; the next
-    sweep (once the dead one's lease expired) finishes the work, counting nothing twice."""
+    """A sweep killed after `step` is finished by the next one, nothing counted twice."""
     scenario = seed_scenario(site)
     policies = load(SCENARIO_POLICIES)
     kill_sweep_at(sites, site, step, nth)

@@ -26,7 +26,9 @@ def _subject_site(site: Site) -> dict[str, list[str]]:
                 tenant, retention_class, T0, T0 + 30 * DAY, count=2, subject=SUBJECT
             )
             made[f"{tenant}/{retention_class}"] = [r.record_id for r in records]
-    made["other"] = [r.record_id for r in site.write("acme", "app_logs", T0, T0 + 30 * DAY, subject="x")]
+    made["other"] = [
+        r.record_id for r in site.write("acme", "app_logs", T0, T0 + 30 * DAY, subject="x")
+    ]
     made["anonymous"] = [r.record_id for r in site.write("acme", "app_logs", T0, T0 + 30 * DAY)]
     return made
 
@@ -38,9 +40,7 @@ def _assert_no_subject(site: Site) -> None:
 
 
 def test_erasure_deletes_the_subjects_records_except_held(site: Site) -> None:
-    """Erasure deletes every record of the subject's token that no hold covers, keeps the
-    held ones (counted per hold), leaves other subjects alone, and records ids and counts
-    without the subject id or token."""
+    """Erasure deletes the subject's unheld records, counts held ones per hold, no id."""
     policies = load(
         policies_text(
             holds=f"    - {{name: beta-hold, tenant: beta, {HOLD}}}\n"
@@ -49,9 +49,7 @@ def test_erasure_deletes_the_subjects_records_except_held(site: Site) -> None:
     )
     made = _subject_site(site)
     size = site.ledger.state().size
-    erasure = site.sweeper(policies).erase(
-        token=site.token(SUBJECT), tenant=None, now=T0 + 2 * DAY
-    )
+    erasure = site.sweeper(policies).erase(token=site.token(SUBJECT), tenant=None, now=T0 + 2 * DAY)
     expected = sorted(made["acme/inference_logs"])
     assert erasure.deleted == expected
     # beta's 4 under beta-hold, acme's and beta's app logs (4) under app-hold
@@ -77,7 +75,8 @@ def test_erasure_deletes_the_subjects_records_except_held(site: Site) -> None:
     assert again.held == {"beta-hold": 4}
     report = site.verify()
     assert report.ok, report.problems
-    assert report.retention is not None and report.retention.receipts == 4
+    assert report.retention is not None
+    assert report.retention.receipts == 4
 
 
 def test_erasure_limited_to_one_tenant(site: Site) -> None:
@@ -104,6 +103,7 @@ def test_erasure_of_unknown_subject_is_recorded_as_nothing(site: Site) -> None:
     assert site.record_ids() == before
     (entry,) = site.entries(EntryType.ERASURE)
     assert (entry["count"], entry["record_ids"], entry["held"]) == (0, [], {})
+    site.check()
 
 
 def test_erasure_then_sweep_counts_each_record_once(site: Site) -> None:
@@ -125,8 +125,7 @@ def test_erasure_then_sweep_counts_each_record_once(site: Site) -> None:
 
 
 def test_apply_policy_shortens_and_lengthens_expiries(site: Site) -> None:
-    """Under a new policy, apply-policy re-fixes every record's expiry from its creation
-    time (shorter for beta, longer for acme), records each change, and sweeps follow."""
+    """apply-policy re-fixes expiries from creation time, records them; sweeps follow."""
     old = load(policies_text())
     keep = old.retention.keep_for
     acme = site.write("acme", "inference_logs", T0, T0 + keep("inference_logs", "acme"))
@@ -168,23 +167,24 @@ def test_apply_policy_in_batches(site: Site) -> None:
     assert [e["count"] for e in entries] == [2, 2, 1]
     ids = [change[0] for e in entries for change in e["changes"]]
     assert sorted(ids) == sorted(site.seeded)
+    site.check()
 
 
 def test_apply_policy_unchanged_changes_nothing(site: Site) -> None:
-    """Under the policy the records were written with, apply-policy changes none and
-    appends nothing."""
+    """Under the policy records were written with, apply-policy changes and appends nothing."""
     policies = load(policies_text())
     site.write("acme", "inference_logs", T0, T0 + 90 * DAY)
     site.write("beta", "app_logs", T0, T0 + 7 * DAY)
     size = site.ledger.state().size
     assert site.sweeper(policies).apply_policy() == 0
     assert site.ledger.state().size == size
+    site.check()
 
 
 def test_apply_policy_unchanged_keeps_database_clock_expiries(site: Site) -> None:
-    """Records written the sidecar's way (expires_at = database clock at commit + keep)
-    keep their expiry when apply-policy runs under the very same policy: it must not move
-    them to the writer's created_at + keep, earlier by the writer's clock lag."""
+    """Under an unchanged policy, apply-policy keeps expiries set by the database clock."""
+    # Sweeper.apply_policy re-fixes expiry as created_us + keep, where created_us is the
+    # writer's clock, while the record was written as database-clock-at-commit + keep.
     policies = load(policies_text())
     keep = policies.retention.keep_for("app_logs", "beta")
     lagging = datetime.now(UTC) - timedelta(hours=1)  # a writer whose clock is an hour slow
@@ -197,22 +197,46 @@ def test_apply_policy_unchanged_keeps_database_clock_expiries(site: Site) -> Non
 
 
 def test_apply_policy_refuses_records_of_an_undefined_class(site: Site) -> None:
-    """Records of a class the policy no longer defines stop apply-policy with an error
-    naming the class; nothing is changed."""
+    """Records of a class the policy lacks stop apply-policy naming it; nothing changes."""
     site.write("beta", "legacy", T0, T0 + 7 * DAY)
     policies = load(policies_text())
     with pytest.raises(RetentionError, match=r"'legacy'"):
         site.sweeper(policies).apply_policy()
     assert site.entries(EntryType.RETENTION_POLICY_APPLIED) == []
+    site.check()
 
 
 def test_sweep_deletes_records_of_an_undefined_class_but_never_shreds_them(site: Site) -> None:
-    """An expired record of a class no longer defined is deleted, but its bucket is not
-    shredded: nobody can say when such a bucket ends."""
+    """Expired records of an undefined class are deleted; their bucket is never shredded."""
     (record,) = site.write("beta", "legacy", T0, T0 + 7 * DAY)
     report = site.sweeper(load(policies_text())).run(now=T0 + 365 * DAY)
     assert (report.deleted, report.buckets_shredded) == (1, [])
     assert site.record_ids() == set()
     assert record.scope[1] == "legacy"
+    verified = site.verify()
+    assert verified.ok, verified.problems
+
+
+def test_apply_policy_racing_a_sweep_leaves_a_verifiable_ledger(site: Site) -> None:
+    """apply-policy while a sweep runs is refused (they share the sweeper lease); applied
+    afterwards, the next sweep deletes what it made expired, and the ledger verifies."""
+    old = load(policies_text())
+    (record,) = site.write("beta", "app_logs", T0, T0 + 7 * DAY)
+    new = load(policies_text(classes="    inference_logs: {keep: 30d}\n    app_logs: {keep: 1d}\n"))
+    operator = site.sweeper(new)
+    refused: list[str] = []
+
+    def step(name: str) -> None:
+        if name == "keys_destroyed":  # the batches are done, the summary is next
+            with pytest.raises(RetentionError, match="a sweep is running") as caught:
+                operator.apply_policy()
+            refused.append(str(caught.value))
+
+    report = site.sweeper(old, step=step).run(now=T0 + 5 * DAY)
+    assert report.deleted == 0
+    assert refused
+    assert site.expires_of(record.record_id) != T0 + DAY
+    assert operator.apply_policy() == 1
+    assert site.sweeper(new).run(now=T0 + 5 * DAY).deleted == 1
     verified = site.verify()
     assert verified.ok, verified.problems

@@ -76,8 +76,7 @@ class Running:
 
 
 def test_second_sweeper_is_busy_while_the_first_sweeps(site: Site) -> None:
-    """While one sweeper is between batches, another one on the same database reports
-    busy and does nothing; the first finishes alone, as if it had been the only one."""
+    """While one sweeper runs, another reports busy; the result is that of one sweeper."""
     scenario = seed_scenario(site)
     pause = Pausing()
     first = Running(other_sweeper(site, "replica-a", pause))
@@ -88,7 +87,8 @@ def test_second_sweeper_is_busy_while_the_first_sweeps(site: Site) -> None:
     assert site.ledger.state().size == size
     pause.release.set()
     first.join()
-    assert first.error is None and first.report is not None
+    assert first.error is None
+    assert first.report is not None
     assert (first.report.deleted, first.report.batches) == (11, 3)
     summaries = site.entries(EntryType.RETENTION_SWEEP)
     assert [s["actor"] for s in summaries] == ["replica-a"]
@@ -96,8 +96,7 @@ def test_second_sweeper_is_busy_while_the_first_sweeps(site: Site) -> None:
 
 
 def test_sweepers_started_together_delete_each_record_once(pg_site: Site) -> None:
-    """Three sweepers started at the same moment on one PostgreSQL: the ones that find
-    the lease taken report busy, and together they delete each expired record once."""
+    """Three sweepers started at once on PostgreSQL delete each expired record once."""
     site = pg_site
     scenario = seed_scenario(site)
     start = threading.Barrier(3)
@@ -131,8 +130,7 @@ def test_sweepers_started_together_delete_each_record_once(pg_site: Site) -> Non
 
 
 def test_sweeper_whose_lease_was_taken_over_stops(site: Site) -> None:
-    """A sweeper paused past its lease loses it to another; on resuming it stops with
-    RetentionError before deleting anything more, and the other finishes the work."""
+    """A sweeper whose lease was taken over stops with RetentionError; the other finishes."""
     scenario = seed_scenario(site)
     pause_a, pause_b = Pausing(), Pausing()
     first = Running(other_sweeper(site, "replica-a", pause_a))
@@ -146,15 +144,15 @@ def test_sweeper_whose_lease_was_taken_over_stops(site: Site) -> None:
     assert "another sweeper took the lease over" in str(first.error)
     pause_b.release.set()
     second.join()
-    assert second.error is None and second.report is not None
+    assert second.error is None
+    assert second.report is not None
     assert second.report.deleted == len(scenario.expired) - 4
     assert [s["actor"] for s in site.entries(EntryType.RETENTION_SWEEP)] == ["replica-b"]
     check_scenario_done(site, scenario)
 
 
 def test_dead_sweepers_lease_expires_and_is_taken_over(pg_sites: Sites, pg_site: Site) -> None:
-    """A sweeper killed mid-sweep leaves a lease that runs five minutes from its last
-    batch; until then others are busy; after it they take over and finish the sweep."""
+    """A killed sweeper's lease runs 5 minutes; once expired another sweeper takes over."""
     site = pg_site
     scenario = seed_scenario(site)
     kill_sweep_at(pg_sites, site, "batch_committed", 1)
@@ -169,14 +167,14 @@ def test_dead_sweepers_lease_expires_and_is_taken_over(pg_sites: Sites, pg_site:
     report = site.sweeper(policies).run(now=SCENARIO_NOW)
     assert (report.busy, report.deleted) == (False, len(scenario.expired) - 4)
     ((after_owner, after_until),) = site.execute("SELECT owner, until_us FROM sweeper_lease")
-    assert after_owner != owner and after_until == 0  # taken, then ended by its new owner
+    assert after_owner != owner
+    assert after_until == 0
     check_scenario_done(site, scenario)
 
 
 @pytest.mark.parametrize("until_offset_s", [-1, 120])
 def test_foreign_lease_row_blocks_until_it_ends(site: Site, until_offset_s: int) -> None:
-    """A lease row of another owner blocks sweeps while its until is ahead of the
-    database's clock and not once it has passed."""
+    """Another owner's lease blocks sweeps until its until_us passes the database clock."""
     scenario = seed_scenario(site)
     now_us = micros(site.store.database.now())
     site.execute(

@@ -27,8 +27,7 @@ def sweep_claim(now: str, holds: list[dict[str, str | None]] | None = None) -> d
 
 
 def test_forged_complete_sweep_with_expired_record_is_reported(site: Site) -> None:
-    """A retention_sweep entry claiming completion at a time when an expired, unheld
-    record remains without receipt is reported, naming the record and both seqs."""
+    """A forged complete sweep leaving an expired record unreceipted is named exactly."""
     (record,) = site.write("beta", "app_logs", T0, T0 + timedelta(days=7))
     (fresh,) = site.write("beta", "app_logs", T0, NOW + timedelta(days=1))
     assert site.verify().ok  # no sweep claimed anything yet
@@ -37,7 +36,9 @@ def test_forged_complete_sweep_with_expired_record_is_reported(site: Site) -> No
     assert not report.ok
     (problem,) = report.problems
     written = next(
-        e["seq"] for e in site.entries(EntryType.RECORD_WRITTEN) if e["record_id"] == record.record_id
+        e["seq"]
+        for e in site.entries(EntryType.RECORD_WRITTEN)
+        if e["record_id"] == record.record_id
     )
     sweep = site.entries(EntryType.RETENTION_SWEEP)[0]["seq"]
     assert problem == (
@@ -49,10 +50,12 @@ def test_forged_complete_sweep_with_expired_record_is_reported(site: Site) -> No
 
 
 def test_claims_that_hold_are_not_violations(site: Site) -> None:
-    """A claimed sweep before the record expired, one listing a hold that covers it, or
-    one not marked complete, finds nothing wrong."""
+    """Sweeps before expiry, with a covering hold or not complete are no violation."""
     (record,) = site.write("acme", "app_logs", T0, T0 + timedelta(days=7))
-    site.append(EntryType.RETENTION_SWEEP, sweep_claim(iso_utc(record.expires_at - timedelta(microseconds=1))))
+    site.append(
+        EntryType.RETENTION_SWEEP,
+        sweep_claim(iso_utc(record.expires_at - timedelta(microseconds=1))),
+    )
     hold = {"name": "h", "tenant": "acme", "retention_class": None}
     site.append(EntryType.RETENTION_SWEEP, sweep_claim(iso_utc(NOW), [hold]))
     incomplete = sweep_claim(iso_utc(NOW))
@@ -60,12 +63,12 @@ def test_claims_that_hold_are_not_violations(site: Site) -> None:
     site.append(EntryType.RETENTION_SWEEP, incomplete)
     report = site.verify()
     assert report.ok, report.problems
-    assert report.retention is not None and report.retention.sweeps == 2
+    assert report.retention is not None
+    assert report.retention.sweeps == 2
 
 
 def test_record_deleted_without_receipt_is_reported_after_a_real_sweep(site: Site) -> None:
-    """A record deleted behind the ledger's back (raw SQL) has no receipt: the next real,
-    complete sweep makes the check name it."""
+    """A record deleted behind the ledger's back is named after the next real sweep."""
     (lost,) = site.write("beta", "app_logs", T0, T0 + timedelta(days=7))
     (swept,) = site.write("beta", "app_logs", T0, T0 + timedelta(days=7))
     site.execute("DELETE FROM log_records WHERE record_id = :id", id=lost.record_id)
@@ -84,10 +87,16 @@ def test_receipt_after_the_claim_does_not_count(site: Site) -> None:
     site.append(EntryType.RETENTION_SWEEP, sweep_claim(iso_utc(NOW)))
     site.append(
         EntryType.RETENTION_DELETION,
-        {"tenant": "beta", "retention_class": "app_logs", "count": 1, "record_ids": [record.record_id]},
+        {
+            "tenant": "beta",
+            "retention_class": "app_logs",
+            "count": 1,
+            "record_ids": [record.record_id],
+        },
     )
     report = site.verify()
-    assert len(report.problems) == 1 and record.record_id in report.problems[0]
+    assert len(report.problems) == 1
+    assert record.record_id in report.problems[0]
 
 
 def test_many_violations_are_listed_then_counted(site: Site) -> None:

@@ -163,8 +163,7 @@ def test_hold_scope_tenant_class_or_both() -> None:
     st.integers(min_value=-14 * 60, max_value=14 * 60),
 )
 def test_hold_until_date_property(day: date, offset_us: int, zone_minutes: int) -> None:
-    """For any date and moment (in any time zone), the hold covers exactly until that UTC
-    day has ended."""
+    """For any date and moment in any zone, a date hold covers until that UTC day ends."""
     hold = LegalHold.model_validate(
         {"name": "h", "tenant": "acme", "reason": "r", "approver": "a", "until": day}
     )
@@ -196,7 +195,8 @@ BAD_SETTINGS = [
     (
         "override-a-number",
         policies_text(
-            classes="    inference_logs: {keep: 30d, tenants: {acme: 90}}\n    app_logs: {keep: 7d}\n"
+            classes="    inference_logs: {keep: 30d, tenants: {acme: 90}}\n"
+            "    app_logs: {keep: 7d}\n"
         ),
         "retention.classes.inference_logs.tenants.acme",
         "tenants: {acme",
@@ -205,7 +205,8 @@ BAD_SETTINGS = [
     (
         "override-zero",
         policies_text(
-            classes="    inference_logs: {keep: 30d, tenants: {acme: 0d}}\n    app_logs: {keep: 7d}\n"
+            classes="    inference_logs: {keep: 30d, tenants: {acme: 0d}}\n"
+            "    app_logs: {keep: 7d}\n"
         ),
         "retention.classes.inference_logs.tenants.acme",
         "tenants: {acme",
@@ -223,7 +224,9 @@ BAD_SETTINGS = [
     ),
     (
         "unknown-class-setting",
-        policies_text(classes="    inference_logs: {keep: 30d, hold: 1y}\n    app_logs: {keep: 7d}\n"),
+        policies_text(
+            classes="    inference_logs: {keep: 30d, hold: 1y}\n    app_logs: {keep: 7d}\n"
+        ),
         "retention.classes.inference_logs.hold",
         "hold: 1y",
         "Extra inputs",
@@ -412,8 +415,7 @@ for _value in ("0", "-1", "100001", "'10'", "1.5", "true", "null"):
 def test_bad_retention_setting_names_key_and_line(
     text: str, key: str, marker: str, fragment: str
 ) -> None:
-    """Each unknown, malformed, out-of-bounds or contradictory setting is refused with
-    `policies.yaml:<line>: <dotted key>: <reason>`."""
+    """Each bad retention setting is refused as `policies.yaml:<line>: <key>: <reason>`."""
     message = refused(text)
     assert message.startswith(f"policies.yaml:{line_of(text, marker)}: {key}: "), message
     assert fragment in message
@@ -428,8 +430,7 @@ def test_bad_retention_setting_names_key_and_line(
 def test_ledger_keep_must_outlive_every_keep(
     keep: tuple[int, str], override: tuple[int, str], ledger: tuple[int, str]
 ) -> None:
-    """Any durations: loads iff ledger_keep >= the class keep and the tenant override;
-    otherwise the error names retention.ledger_keep and its line; keep_for follows."""
+    """Any durations: loads iff ledger_keep >= every keep and override, else names it."""
 
     def seconds(value: tuple[int, str]) -> int:
         return value[0] * UNITS[value[1]]
@@ -455,14 +456,15 @@ def test_ledger_keep_must_outlive_every_keep(
 
 @settings(max_examples=100, deadline=None)
 @given(
-    st.text(
-        alphabet=st.sampled_from("0123456789smhdwyx .-"), min_size=1, max_size=8
-    ).filter(lambda s: s.strip() == s and s != "" and not s.startswith(("-", ".")))
+    st.text(alphabet=st.sampled_from("0123456789smhdwyx .-"), min_size=1, max_size=8).filter(
+        lambda s: s.strip() == s and s != "" and not s.startswith(("-", "."))
+    )
 )
 def test_any_keep_text_loads_iff_it_is_a_duration(value: str) -> None:
-    """A keep text loads exactly when it is one whole number (1-7 digits, no leading 0) and
-    one unit, at most 100y; otherwise the class keep key is named."""
-    text = policies_text(classes=f"    inference_logs: {{keep: '{value}'}}\n    app_logs: {{keep: 1d}}\n")
+    """A keep text loads iff it is one whole number and one unit, at most 100y."""
+    text = policies_text(
+        classes=f"    inference_logs: {{keep: '{value}'}}\n    app_logs: {{keep: 1d}}\n"
+    )
     match = re.fullmatch(r"([1-9][0-9]{0,6})([smhdwy])", value)
     valid = match is not None and int(match[1]) * UNITS[match[2]] <= 100 * 365 * 86_400
     if valid:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from governance.entries import EntryType
@@ -13,16 +14,15 @@ from sidecar.audit_service import RetentionSchedule
 from tests.retention._site import T0, Site, load, policies_text
 
 
-async def wait_for(condition: object, timeout: float = 20.0) -> None:
+async def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.02)
 
 
 async def test_schedule_sweeps_every_interval(site: Site) -> None:
-    """Started with a short interval, the schedule deletes expired records again and again
-    without being asked, each sweep complete and evaluated at the database's time."""
+    """The schedule sweeps again and again on its own, at the database's time."""
     policies = load(policies_text())
     site.write("beta", "app_logs", T0, T0 + timedelta(days=7), count=3)
     schedule = RetentionSchedule(site.sweeper(policies), interval_seconds=0.05)
@@ -45,8 +45,7 @@ async def test_schedule_sweeps_every_interval(site: Site) -> None:
 
 
 async def test_schedule_stop_ends_the_sweep_after_its_batch(site: Site) -> None:
-    """Stopping while a sweep is between batches lets that batch stand, deletes nothing
-    more, writes no summary and frees the lease."""
+    """Stopping mid-sweep keeps the batch done, deletes no more, writes no summary."""
     policies = load(policies_text(extra="  batch_size: 2\n"))
     site.write("beta", "app_logs", T0, T0 + timedelta(days=7), count=5)
     paused, release = threading.Event(), threading.Event()

@@ -1,8 +1,6 @@
 """The sweeper and erasure under this suite's warning policy (`filterwarnings = error`):
-with the installed SQLAlchemy they must run without a deprecation warning.
-
-The only retention tests run without conftest.py's exemption for `Result.tuples()`.
-"""
+with the installed SQLAlchemy (2.1) they run without a deprecation warning (expiry.py
+once called the deprecated `Result.tuples()`, which failed every sweep here)."""
 
 from __future__ import annotations
 

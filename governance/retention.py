@@ -200,14 +200,20 @@ class Sweeper:
             report.busy = True
             return report
         try:
-            while self._database.write(lambda s: self._batch(s, moment, holds, report)):
+            while (
+                count := self._database.write(lambda s: self._batch(s, moment, holds))
+            ) is not None:
+                report.deleted += count
+                report.batches += 1
                 self._step("batch_committed")
                 if should_stop():
                     report.stopped = True
                     return report
             self._shred(moment, report)
             self._database.write(lambda s: self._prune_ledger(s, moment))
-            self._database.write(lambda s: self._summary(s, moment, holds, report))
+            final = self._database.write(lambda s: self._summary(s, moment, holds, report))
+            report.deleted += final[0]
+            report.batches += final[1]
             self._step("summary_committed")
         finally:
             # Best effort: a lease we cannot end (database gone) runs out by itself.
@@ -223,9 +229,11 @@ class Sweeper:
             ttl_us=micros_of(_LEASE),
         )
 
-    def _batch(
-        self, session: Session, now: datetime, holds: list[LegalHold], report: SweepReport
-    ) -> bool:
+    def _batch(self, session: Session, now: datetime, holds: list[LegalHold]) -> int | None:
+        """Delete one batch and record it; the count deleted, or None when nothing is left.
+
+        Counts are returned, not added to the report here: a retried transaction would
+        count twice."""
         if not self._lease(session):
             raise RetentionError("another sweeper took the lease over; this one stopped")
         batch = self._expiry.expired(
@@ -235,7 +243,7 @@ class Sweeper:
             limit=self._policies.retention.batch_size,
         )
         if not batch:
-            return False
+            return None
         gone = set(self._expiry.delete(session, [c.record_id for c in batch]))
         deleted = [c for c in batch if c.record_id in gone]
         at = self._database.now_in(session)
@@ -243,9 +251,7 @@ class Sweeper:
             deleted, policies=self._policies, now=now, at=at, actor=self._actor, holds=holds
         )
         self._ledger.append_in(session, entries, now=at)
-        report.deleted += len(deleted)
-        report.batches += 1
-        return True
+        return len(deleted)
 
     def _shred(self, now: datetime, report: SweepReport) -> None:
         def in_database(session: Session) -> list[Scope]:
@@ -318,13 +324,14 @@ class Sweeper:
 
     def _summary(
         self, session: Session, now: datetime, holds: list[LegalHold], report: SweepReport
-    ) -> None:
+    ) -> tuple[int, int]:
         # The summary says "everything expired by `now` and not held is gone". Take the
         # ledger's lock first, so every record committed before it is visible, and delete
         # what is still expired in this same transaction: the claim holds at its seq.
         self._ledger.lock_in(session)
-        while self._batch(session, now, holds, report):
-            pass
+        deleted = batches = 0
+        while (count := self._batch(session, now, holds)) is not None:
+            deleted, batches = deleted + count, batches + 1
         at = self._database.now_in(session)
         body: dict[str, object] = {
             "now": iso_utc(now),
@@ -333,13 +340,14 @@ class Sweeper:
                 {"name": h.name, "tenant": h.tenant, "retention_class": h.retention_class}
                 for h in holds
             ],
-            "deleted": report.deleted,
-            "batches": report.batches,
+            "deleted": report.deleted + deleted,
+            "batches": report.batches + batches,
             "held": report.held,
             "buckets_shredded": [list(scope) for scope in report.buckets_shredded],
             "complete": True,
         }
         self._ledger.append_in(session, [self._entry(EntryType.RETENTION_SWEEP, at, body)], now=at)
+        return deleted, batches
 
     def _dry_run(self, report: SweepReport, holds: list[LegalHold]) -> None:
         with self._database.reading() as session:

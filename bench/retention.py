@@ -20,7 +20,7 @@ One run measures two things.
    --pg-records (default 1,000,000; 0 skips it).
 
 2. Screening latency during a sweep, on SQLite. A data directory is seeded, before the
-   sidecar starts, with --screen-rounds x --screen-records records (default 3 x 300,000),
+   sidecar starts, with --screen-rounds x --screen-records records (default 3 x 400,000),
    using the key files the sidecar then reuses (KEK, bucket keys, ledger signer). Round k's
    records are in buckets of their own and expire k+1 days from now, so the sidecar's own
    scheduled sweep (database clock, first run 30 s after start) finds nothing to delete;
@@ -115,17 +115,17 @@ _FULL = {
     "records": 1_000_000,
     "pg_records": 1_000_000,
     "rounds": 3,
-    "screen_records": 300_000,
+    "screen_records": 400_000,
     "screen_rounds": 3,
-    "calls": 200,
+    "calls": 160,
 }
 _QUICK = {
     "records": 20_000,
     "pg_records": 20_000,
     "rounds": 1,
-    "screen_records": 50_000,
+    "screen_records": 80_000,
     "screen_rounds": 2,
-    "calls": 30,
+    "calls": 24,
 }
 _WARMUP_CALLS = 16
 _MIN_OVERLAP = 0.95  # share of a (b) pass the sweep must cover, else a note (and exit 1)
@@ -985,6 +985,7 @@ def _screening_document(
         "lease_to_exit_s": statistics.median(r.lease_to_exit_s for r in sweeps),
         "records_per_s": statistics.median(r.records_per_s for r in sweeps),
         "cpu_s": statistics.median(r.cpu_s for r in sweeps),
+        "cpu_share": statistics.median(r.cpu_s / r.wall_s for r in sweeps),
         "overlap": min(r.overlap for r in sweeps),
         "shredded": statistics.median(r.shredded for r in sweeps),
     }
@@ -1011,7 +1012,8 @@ def _report(document: dict[str, Any]) -> str:
     lines = [
         f"Machine: {machine['cpu_model']}, {machine['usable_cpus']} usable CPUs, load "
         f"{machine['load_avg_1m_at_start']:.2f} at start; Python {machine['python']}, SQLite "
-        f"{machine['sqlite']}, PostgreSQL {machine.get('postgresql') or 'not run'}",
+        f"{machine['sqlite']}, PostgreSQL {machine.get('postgresql') or 'not run'}; "
+        f"code {machine.get('git_commit') or 'unknown'}",
     ]
     throughput = document["throughput"]
     if throughput:
@@ -1139,7 +1141,8 @@ def _report(document: dict[str, Any]) -> str:
             f"order: {' '.join(screening['order'])} (a = no sweep, b = during sweep)",
             f"sweeps during (b): {screening['per_round']:,} records each, deleting for "
             f"{sweep['lease_to_exit_s']:.1f} s ({sweep['records_per_s']:,.0f} records/s under "
-            f"load), {sweep['shredded']:.0f} buckets shredded, {sweep['cpu_s']:.1f} s CPU; the "
+            f"load), {sweep['shredded']:.0f} buckets shredded, {sweep['cpu_s']:.1f} s CPU "
+            f"({sweep['cpu_share']:.2f} of a core from spawn to exit); the "
             f"sweep ran for at least {100 * sweep['overlap']:.0f}% of every (b) pass",
             "SQLite has one writer: each Redact's ledger entry commits through the group "
             "commit, which waits while a sweep batch holds the write lock; the sweep process "
@@ -1165,12 +1168,31 @@ def _machine() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             packages[name] = None
     machine |= {
+        "git_commit": _git_commit(),
         "packages": packages,
         "sqlite": sqlite3.sqlite_version,
         "postgresql": None,  # filled in once the server runs
         "temp_dir": tempfile.gettempdir(),
     }
     return machine
+
+
+def _git_commit() -> str | None:
+    """The repository's HEAD, with "+dirty" when tracked files differ: which code ran."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head + ("+dirty" if dirty else "")
 
 
 def _batch_sizes(text: str) -> list[int]:

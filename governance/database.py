@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -110,8 +110,8 @@ class Database:
     def migrate(self) -> int:
         """Create or upgrade the schema; returns the schema version now in place.
 
-        Upgrades only add tables, so create_all is the whole migration (an Alembic
-        revision would say the same); the version row records what this code expects.
+        New tables come from create_all; columns added to existing tables are ordered
+        steps below (an Alembic revision would say the same, without the dependency).
         """
         try:
             Base.metadata.create_all(self.engine)
@@ -124,10 +124,22 @@ class Database:
                         f"database schema v{current} is newer than this sidecar (v{SCHEMA_VERSION})"
                     )
                 elif current < SCHEMA_VERSION:
+                    self._upgrade(session)
                     session.execute(update(SchemaVersion).values(version=SCHEMA_VERSION))
         except SQLAlchemyError as err:
             raise StoreUnavailable(f"cannot migrate database ({type(err).__name__})") from None
         return SCHEMA_VERSION
+
+    def _upgrade(self, session: Session) -> None:
+        """Steps for tables that existed before (idempotent: each checks first)."""
+        columns = {c["name"] for c in inspect(session.connection()).get_columns("log_records")}
+        if "written_us" not in columns:  # v3: expiry counts from the database's commit time
+            session.execute(text("ALTER TABLE log_records ADD COLUMN written_us BIGINT"))
+        indexes = {i["name"] for i in inspect(session.connection()).get_indexes("log_records")}
+        table = Base.metadata.tables["log_records"]
+        for index in table.indexes:
+            if index.name not in indexes:
+                index.create(session.connection())
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -8,7 +8,15 @@ database unchanged, whatever its timestamp precision.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -50,6 +58,9 @@ class DataKeyRow(Base):
 
 class RecordRow(Base):
     __tablename__ = "log_records"
+    # The sweeper walks expired records in (expires_us, record_id) order: one index
+    # serves both, however many records share an expiry.
+    __table_args__ = (Index("ix_log_records_expiry_order", "expires_us", "record_id"),)
     record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(128), index=True)
     retention_class: Mapped[str] = mapped_column(String(64))

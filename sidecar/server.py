@@ -21,7 +21,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from governance.entries import Draft, EntryType, service_actor
+from governance.entries import Draft, EntryType, iso_utc, service_actor
 from governance.journal import Journal, Unit
 from governance.ledger import Ledger
 from governance.note import NoteSigner
@@ -67,6 +67,16 @@ def policy_loaded(
             "retention": {
                 name: int(c.keep.total_seconds()) for name, c in policies.retention.classes.items()
             },
+            # Names and scope only; reason and approver stay in the file its sha256 pins.
+            "holds": [
+                {
+                    "name": h.name,
+                    "tenant": h.tenant,
+                    "retention_class": h.retention_class,
+                    "until": iso_utc(h.until) if h.until is not None else None,
+                }
+                for h in policies.retention.holds
+            ],
         },
     )
 

@@ -63,6 +63,7 @@ async def test_policy_loaded_names_the_checkpoint_key(rejecting: Running) -> Non
     first = rejecting.ledger_entries()[0]
     assert first["type"] == "policy_loaded"
     assert first["ledger_verifier_key"] == rejecting.signer.verifier.key()
+    assert first["holds"] == []  # legal holds in force are named at every start
 
 
 async def test_abandoned_export_is_still_recorded(sidecar_factory: SidecarFactory) -> None:

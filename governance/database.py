@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, func, inspect, select, text, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from governance.errors import GovernanceError
@@ -36,6 +36,7 @@ __all__ = [
 
 _T = TypeVar("_T")
 _WRITE_ATTEMPTS = 8
+_RETRYABLE = frozenset({"40P01", "40001"})  # deadlock_detected, serialization_failure
 
 # v1: sealed records and data keys; v2: the audit ledger's tables; v3: the sweeper's lease.
 SCHEMA_VERSION = 3
@@ -152,6 +153,11 @@ class Database:
                 yield session
         except IntegrityError:
             raise WriteConflict("database write conflict (IntegrityError)") from None
+        except OperationalError as err:
+            # PostgreSQL aborts one side of a deadlock or serialisation conflict: retry it.
+            if getattr(err.orig, "sqlstate", None) in _RETRYABLE:
+                raise WriteConflict("database write conflict (deadlock)") from None
+            raise StoreUnavailable(f"database operation failed ({type(err).__name__})") from None
         except SQLAlchemyError as err:
             raise StoreUnavailable(f"database operation failed ({type(err).__name__})") from None
 

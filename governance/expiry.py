@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from governance.tables import DataKeyRow, RecordRow, SweeperLeaseRow
+from governance.tables import DataKeyRow, RecordRow, ShreddedBucketRow, SweeperLeaseRow
 
 __all__ = ["Candidate", "Expiry", "Scope"]
 
@@ -165,17 +165,29 @@ class Expiry:
             )
         return scopes
 
-    def destroyed_scopes(self, session: Session) -> set[Scope]:
-        """Bucket scopes all of whose data keys are destroyed."""
+    def mark_shredded(self, session: Session, scope: Scope, *, now_us: int) -> None:
+        tenant, retention_class, bucket = scope
+        if session.get(ShreddedBucketRow, (tenant, retention_class, bucket)) is None:
+            session.add(
+                ShreddedBucketRow(
+                    tenant=tenant,
+                    retention_class=retention_class,
+                    bucket=bucket,
+                    shredded_us=now_us,
+                )
+            )
+            session.flush()
+
+    def shredded_scopes(self, session: Session) -> set[Scope]:
+        """Buckets the sweeper shredded (recorded with their key_destroyed entries)."""
         rows = session.execute(
             select(
-                DataKeyRow.tenant,
-                DataKeyRow.retention_class,
-                DataKeyRow.bucket,
-                func.count(DataKeyRow.wrapped),  # counts non-null: live keys
-            ).group_by(DataKeyRow.tenant, DataKeyRow.retention_class, DataKeyRow.bucket)
+                ShreddedBucketRow.tenant,
+                ShreddedBucketRow.retention_class,
+                ShreddedBucketRow.bucket,
+            )
         ).all()
-        return {(t, c, b) for t, c, b, live in rows if int(live) == 0}
+        return {(str(t), str(c), str(b)) for t, c, b in rows}
 
     def destroy_if_empty(
         self, session: Session, key_ids: Sequence[str], *, now_us: int

@@ -205,22 +205,31 @@ class Ledger:
         return 0 if value is None else int(value) + 1
 
     def prune_in(self, session: Session, *, before_us: int) -> tuple[int, int] | None:
-        """Drop the text of entries appended before `before_us` (hashes stay); returns
-        the (first, last) seq pruned now, or None."""
+        """Drop the text of the entries before the first one appended at or after
+        `before_us` (a prefix: hashes stay); returns the (first, last) seq pruned now."""
+        # appended_us is a transaction's start time on PostgreSQL, so it does not rise
+        # strictly with seq: cut at the first recent entry, never past it.
+        first_recent = session.scalar(
+            select(func.min(LedgerEntryRow.seq)).where(LedgerEntryRow.appended_us >= before_us)
+        )
+        limit = self._state_size(session) if first_recent is None else int(first_recent)
         found = session.execute(
             select(func.min(LedgerEntryRow.seq), func.max(LedgerEntryRow.seq)).where(
-                LedgerEntryRow.appended_us < before_us, LedgerEntryRow.entry.is_not(None)
+                LedgerEntryRow.seq < limit, LedgerEntryRow.entry.is_not(None)
             )
         ).one()
         if found[0] is None:
             return None
-        # Pruning is by prefix: everything up to the newest expired entry goes.
         session.execute(
             update(LedgerEntryRow)
-            .where(LedgerEntryRow.seq <= found[1], LedgerEntryRow.entry.is_not(None))
+            .where(LedgerEntryRow.seq < limit, LedgerEntryRow.entry.is_not(None))
             .values(entry=None)
         )
         return int(found[0]), int(found[1])
+
+    def _state_size(self, session: Session) -> int:
+        row = session.get(LedgerStateRow, 1)
+        return 0 if row is None else row.size
 
     def first_seq_since(self, moment: datetime) -> int | None:
         """The first entry appended at or after `moment`, if any."""

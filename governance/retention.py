@@ -127,6 +127,7 @@ class SweepReport:
     dry_run: bool
     busy: bool = False  # another sweeper holds the lease; nothing was done
     stopped: bool = False  # asked to stop between batches; the rest is left for next time
+    clock: datetime | None = None  # the database's clock when the sweep began
     deleted: int = 0
     batches: int = 0
     buckets_shredded: list[Scope] = field(default_factory=list)
@@ -186,9 +187,13 @@ class Sweeper:
         wholly expired, record it all. `should_stop` is asked between batches (shutdown);
         a stopped sweep records no summary and the next one goes on from there.
         Raises StoreUnavailable, LedgerBroken, RetentionError."""
-        moment = now or self._database.now()
+        clock = self._database.now()
+        moment = now or clock
         report = SweepReport(moment, dry_run)
-        holds = _active(self._policies, moment)
+        # A hold in force now stays in force even when an operator evaluates a later
+        # `now`: evaluating ahead may delete what the policy would, never what a hold keeps.
+        holds = _active(self._policies, min(moment, clock))
+        report.clock = clock
         with self._database.reading() as session:
             report.counts = self._expiry.expired_counts(
                 session, now_us=micros(moment), holds=_hold_specs(holds)
@@ -255,6 +260,8 @@ class Sweeper:
 
     def _shred(self, now: datetime, report: SweepReport) -> None:
         def in_database(session: Session) -> list[Scope]:
+            if not self._lease(session):
+                raise RetentionError("another sweeper took the lease over; this one stopped")
             live = self._expiry.live_keys(session)
             scopes = plan_shreds(live, policies=self._policies, now=now)
             at = self._database.now_in(session)
@@ -265,6 +272,9 @@ class Sweeper:
                 destroyed = self._expiry.destroy_if_empty(session, key_ids, now_us=micros(at))
                 if not destroyed:
                     continue  # a record arrived since: not wholly expired after all
+                # Marked in the same transaction: no data key is made for it again, and
+                # its secret is destroyed below, and by every later sweep until it is.
+                self._expiry.mark_shredded(session, scope, now_us=micros(at))
                 done.append(scope)
                 tenant, retention_class, bucket = scope
                 entries.append(
@@ -291,7 +301,7 @@ class Sweeper:
         report.buckets_shredded = shredded
         # Then the secrets outside the database; also those a crash left behind last time.
         with self._database.reading() as session:
-            finished = self._expiry.destroyed_scopes(session)
+            finished = self._expiry.shredded_scopes(session)
         self._store.shred_buckets(DataKeyScope(t, c, b) for t, c, b in sorted(finished))
         self._step("bucket_keys_destroyed")
 
@@ -303,6 +313,8 @@ class Sweeper:
             return
         # Entries are stamped with the database's clock: prune by it, never by an
         # operator's `now` (a future `now` would prune the receipts just written).
+        if not self._lease(session):
+            raise RetentionError("another sweeper took the lease over; this one stopped")
         at = self._database.now_in(session)
         before_us = micros(min(now, at) - keep)
         oldest = self._expiry.oldest_written_us(session)
@@ -335,6 +347,7 @@ class Sweeper:
         at = self._database.now_in(session)
         body: dict[str, object] = {
             "now": iso_utc(now),
+            "clock": iso_utc(report.clock or at),  # differs from `now` under --now
             "policy_version": self._policies.file_version,
             "holds": [
                 {"name": h.name, "tenant": h.tenant, "retention_class": h.retention_class}
@@ -395,6 +408,9 @@ class Sweeper:
 
         def work(session: Session) -> Erasure:
             moment = now or self._database.now_in(session)
+            # The ledger's lock first, as a sweep's summary takes it: the two never wait
+            # on each other's rows in opposite order.
+            self._ledger.lock_in(session)
             found = self._expiry.of_subject(session, token=token, tenant=tenant)
             kept: dict[str, int] = {}
             deletable = []

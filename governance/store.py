@@ -27,7 +27,8 @@ from governance.database import (
     from_micros,
     micros,
 )
-from governance.tables import DataKeyRow, RecordRow
+from governance.shredkeys import BucketShredded
+from governance.tables import DataKeyRow, RecordRow, ShreddedBucketRow
 from governance.vault import (
     DataKey,
     DataKeyScope,
@@ -181,16 +182,23 @@ class LogStore:
         Returns where each record went and the data keys created for them. Raises
         WriteConflict when another writer created the same key generation first.
         """
+        # `now`: the caller's reading of the database clock in this transaction (the
+        # journal stamps its ledger entries with the same value).
+        now_us = micros(now or self.database.now_in(session))
+        today = from_micros(now_us).strftime(self._bucket_format)
         by_scope: dict[tuple[str, str, str], list[tuple[int, NewRecord]]] = {}
         for index, record in enumerate(records):
-            bucket = record.created_at.astimezone(UTC).strftime(self._bucket_format)
+            # Records that expire by the database's clock go to the database's day: a
+            # slow writer or a backlog can never put one into a day already shredded.
+            bucket = (
+                today
+                if record.keep
+                else record.created_at.astimezone(UTC).strftime(self._bucket_format)
+            )
             scope = (record.tenant, record.retention_class, bucket)
             by_scope.setdefault(scope, []).append((index, record))
         written: list[Written | None] = [None] * len(records)
         created: list[CreatedKey] = []
-        # `now`: the caller's reading of the database clock in this transaction (the
-        # journal stamps its ledger entries with the same value).
-        now_us = micros(now or self.database.now_in(session))
         cap = self._vault.message_cap
         # Scopes in a fixed order: two writers locking data-key rows never wait on each other
         # in a cycle (PostgreSQL would abort one as a deadlock).
@@ -270,6 +278,11 @@ class LogStore:
         row = session.scalars(query).first()
         cap = self._vault.message_cap
         if row is None or row.destroyed_us is not None or row.messages + count > cap:
+            if session.get(ShreddedBucketRow, (tenant, retention_class, bucket)) is not None:
+                raise BucketShredded(
+                    f"bucket {tenant}/{retention_class}/{bucket} was shredded; "
+                    "no record can be sealed into it"
+                )
             generation = 0 if row is None else row.generation + 1
             scope = DataKeyScope(tenant, retention_class, bucket, generation)
             key, wrapped = self._vault.new_data_key(scope)
@@ -418,7 +431,13 @@ class LogStore:
         rows = session.scalars(
             select(DataKeyRow)
             .where(DataKeyRow.wrapped.is_not(None))
-            .order_by(DataKeyRow.key_id)
+            # The writers' order (scope, then generation): no lock cycle with them.
+            .order_by(
+                DataKeyRow.tenant,
+                DataKeyRow.retention_class,
+                DataKeyRow.bucket,
+                DataKeyRow.generation,
+            )
             .with_for_update()
         ).all()
         for row in rows:

@@ -28,6 +28,7 @@ __all__ = [
     "LedgerStateRow",
     "RecordRow",
     "SchemaVersion",
+    "ShreddedBucketRow",
     "SweeperLeaseRow",
 ]
 
@@ -124,3 +125,14 @@ class SweeperLeaseRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner: Mapped[str] = mapped_column(String(128))
     until_us: Mapped[int] = mapped_column(BigInteger)
+
+
+class ShreddedBucketRow(Base):
+    """A bucket the sweeper shredded: no data key is ever made for it again, and its
+    secret outside the database is destroyed (again, idempotently) on every sweep."""
+
+    __tablename__ = "shredded_buckets"
+    tenant: Mapped[str] = mapped_column(String(128), primary_key=True)
+    retention_class: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(16), primary_key=True)
+    shredded_us: Mapped[int] = mapped_column(BigInteger)

@@ -646,6 +646,8 @@ def test_proof_ranges_make_proofs_that_verify(data: st.DataObject) -> None:
     index = data.draw(st.integers(0, size - 1))
     first = data.draw(st.integers(1, size))
     path = [root_hash(leaves[s:e]) for s, e in inclusion_ranges(index, size)]
-    verify_inclusion(leaves[index], index, size, path, root_hash(leaves))
+    assert path == inclusion_proof(leaves, index, size)
+    verify_inclusion(leaves[index], index, size, path, root_hash(leaves))  # raises if wrong
     proof = [root_hash(leaves[s:e]) for s, e in consistency_ranges(first, size)]
+    assert proof == consistency_proof(leaves, first, size)
     verify_consistency(first, size, proof, root_hash(leaves[:first]), root_hash(leaves))

@@ -105,3 +105,23 @@ def test_v1_postgresql_database_upgrades_and_takes_new_records(
         db.execute("CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY)")
         db.execute("INSERT INTO schema_version (version) VALUES (1)")
     _upgrade_and_use(url, tmp_path)
+    with psycopg.connect(
+        host="127.0.0.1", port=postgres.port, user="postgres", dbname="migration_v1"
+    ) as db:
+        columns = {
+            row[0]
+            for row in db.execute(
+                "SELECT column_name FROM information_schema.columns"
+                " WHERE table_name = 'log_records'"
+            )
+        }
+        indexes = {
+            row[0]
+            for row in db.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 'log_records'"
+            )
+        }
+        version = db.execute("SELECT version FROM schema_version").fetchone()
+    assert "written_us" in columns
+    assert "ix_log_records_expiry_order" in indexes
+    assert version == (SCHEMA_VERSION,)

@@ -34,6 +34,7 @@ from sidecar.server import Sidecar
 from sidecar.telemetry import Telemetry
 from sidecar.v1 import governance_pb2_grpc as gpb_grpc
 from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
+from tests.pgpool import PgPool
 from tests.pgserver import PgServer, postgres_bindir, running_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,6 +130,14 @@ def postgres() -> Iterator[PgServer]:
         )
     with running_postgres(bindir) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def pg_pool(postgres: PgServer) -> Iterator[PgPool]:
+    """Empty databases on the session's server, truncated and reused between tests."""
+    pool = PgPool(postgres)
+    yield pool
+    pool.close()
 
 
 @dataclass

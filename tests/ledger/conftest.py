@@ -10,24 +10,20 @@ backup or an attacker with database access would.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from psycopg import sql
 from sqlalchemy import text
 
 from governance.database import Database
 from governance.ledger import Ledger
 from governance.note import NoteSigner
-from governance.tables import Base, SchemaVersion
 from tests.ledger._helpers import ORIGIN
-from tests.pgserver import PgServer
+from tests.pgpool import PgPool
 
 
 @dataclass(frozen=True)
@@ -100,47 +96,6 @@ class LedgerDb:
                 note=note,
                 signed_us=signed_us,
             )
-
-
-class PgPool:
-    """PostgreSQL databases on the session's server, reused from test to test."""
-
-    def __init__(self, server: PgServer) -> None:
-        self.server = server
-        self._free: list[str] = []
-        self._all: list[str] = []
-
-    def take(self) -> tuple[str, str]:
-        """(name, URL) of an empty database: a fresh one, or a returned one truncated."""
-        if not self._free:
-            name = f"l_{uuid.uuid4().hex}"
-            self._all.append(name)
-            return name, self.server.create_database(name)
-        name = self._free.pop()
-        tables = sql.SQL(", ").join(
-            sql.Identifier(table.name)
-            for table in Base.metadata.sorted_tables
-            if table.name != SchemaVersion.__tablename__
-        )
-        with psycopg.connect(
-            host="127.0.0.1", port=self.server.port, user="postgres", dbname=name, autocommit=True
-        ) as connection:
-            connection.execute(sql.SQL("TRUNCATE {} CASCADE").format(tables))
-        return name, self.server.url(name)
-
-    def give_back(self, name: str) -> None:
-        self._free.append(name)
-
-    def close(self) -> None:
-        for name in self._all:
-            self.server.drop_database(name)
-
-
-@pytest.fixture(scope="session")
-def pg_pool(postgres: PgServer) -> Iterator[PgPool]:
-    pool = PgPool(postgres)
-    yield pool
-    pool.close()
 
 
 class LedgerDbs:

@@ -21,60 +21,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from psycopg import sql
 
 from governance.store import database_url_for
-from governance.tables import Base, SchemaVersion
+from tests.pgpool import PgPool
 from tests.pgserver import PgServer
 from tests.retention import _child
 from tests.retention._site import SCENARIO_NOW, SCENARIO_POLICIES, Site
 
 CopyOf = Callable[[Site], str]
-
-
-class PgPool:
-    """Databases on the session's PostgreSQL server, reused from test to test."""
-
-    def __init__(self, server: PgServer) -> None:
-        self.server = server
-        self._free: list[str] = []
-        self._all: list[str] = []
-
-    def take(self) -> str:
-        """The name of an empty database: a fresh one, or a returned one truncated."""
-        if not self._free:
-            name = f"r_{uuid.uuid4().hex}"
-            self._all.append(name)
-            self.server.create_database(name)
-            return name
-        name = self._free.pop()
-        tables = sql.SQL(", ").join(
-            sql.Identifier(table.name)
-            for table in Base.metadata.sorted_tables
-            if table.name != SchemaVersion.__tablename__
-        )
-        with psycopg.connect(
-            host="127.0.0.1", port=self.server.port, user="postgres", dbname=name, autocommit=True
-        ) as connection:
-            connection.execute("SET lock_timeout = '10s'")
-            connection.execute(sql.SQL("TRUNCATE {} CASCADE").format(tables))
-        return name
-
-    def give_back(self, name: str) -> None:
-        self._free.append(name)
-
-    def close(self) -> None:
-        for name in self._all:
-            self.server.drop_database(name)
-
-
-@pytest.fixture(scope="session")
-def retention_pool(postgres: PgServer) -> Iterator[PgPool]:
-    pool = PgPool(postgres)
-    yield pool
-    pool.close()
 
 
 class Sites:
@@ -95,7 +51,7 @@ class Sites:
 
     @property
     def pool(self) -> PgPool:
-        pool: PgPool = self._request.getfixturevalue("retention_pool")
+        pool: PgPool = self._request.getfixturevalue("pg_pool")
         return pool
 
     def create(self, name: str = "site") -> Site:
@@ -104,7 +60,7 @@ class Sites:
         if self.kind == "sqlite":
             url = database_url_for(data_dir)
         else:
-            database = self.pool.take()
+            database, _ = self.pool.take()
             self._taken.append(database)
             url = self.server.url(database)
         site = Site(self.kind, url, data_dir)

@@ -44,11 +44,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.report import machine_info
+from bench.report import machine_info, optional_postgres, package_versions, text_table
 from bench.stats import percentile
 from governance.database import Database, database_url_for
 from governance.entries import Draft, EntryType
@@ -58,7 +57,7 @@ from governance.ledger import Ledger
 from governance.merkle import ProofError, verify_consistency, verify_inclusion
 from governance.note import NoteSigner
 from governance.verify import verify_export
-from tests.pgserver import PgServer, PostgresUnavailable, running_postgres
+from tests.pgserver import PgServer
 
 __all__ = ["main"]
 
@@ -423,14 +422,6 @@ def _measure_scale(
 # -- report ---------------------------------------------------------------------------------
 
 
-def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *lines, strict=True)]
-    out = ["  ".join(cell.rjust(width) for cell, width in zip(header, widths, strict=True))]
-    out.append("  ".join("-" * width for width in widths))
-    out += ["  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
-    return out
-
-
 def _report(document: dict[str, Any]) -> str:
     machine, config = document["machine"], document["config"]
     lines = [
@@ -456,7 +447,7 @@ def _report(document: dict[str, Any]) -> str:
         ]
         for row in document["appends"]
     ]
-    lines += _table(
+    lines += text_table(
         (
             "backend",
             "mode",
@@ -493,7 +484,7 @@ def _report(document: dict[str, Any]) -> str:
                 f"{row['verify_entries_per_s']:,.0f}",
             ]
         )
-    lines += _table(
+    lines += text_table(
         (
             "backend",
             "entries",
@@ -525,12 +516,7 @@ def _report(document: dict[str, Any]) -> str:
 
 def _machine() -> dict[str, Any]:
     machine = machine_info()
-    packages: dict[str, str | None] = {}
-    for name in _PACKAGES:
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
+    packages = package_versions(_PACKAGES)
     machine |= {
         "packages": packages,
         "sqlite": sqlite3.sqlite_version,
@@ -601,16 +587,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         contextlib.ExitStack() as stack,
     ):
         root = Path(temp)
-        _log("starting PostgreSQL (tests/pgserver.py, fsync on)")
-        server: PgServer | None = None
-        try:
-            server = stack.enter_context(running_postgres(fsync=True))
-        except (PostgresUnavailable, RuntimeError) as err:
-            notes.append(f"PostgreSQL not measured: {str(err).splitlines()[0]}")
-            _log(f"PostgreSQL unavailable: {err}")
+        server = optional_postgres(stack, notes=notes, machine=machine)
+        if server is None:
             backends.remove("postgresql")
-        else:
-            machine["postgresql"] = server.server_version()
         databases = _Databases(root, server)
         passes = _measure_appends(
             databases,

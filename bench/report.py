@@ -5,9 +5,11 @@ Formatting only: no timing and no text from the corpus (counts and sizes only).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -16,8 +18,18 @@ from typing import Any
 
 from bench.leaks import LeakCount, SystemLeaks
 from bench.stats import PassStats
+from tests.pgserver import PgServer, PostgresUnavailable, running_postgres
 
-__all__ = ["Headline", "Row", "format_report", "headline", "machine_info"]
+__all__ = [
+    "Headline",
+    "Row",
+    "format_report",
+    "headline",
+    "machine_info",
+    "optional_postgres",
+    "package_versions",
+    "text_table",
+]
 
 MIXED = "mixed"  # the size-class label of the pass over the whole shuffled corpus
 PRESIDIO = "presidio-inprocess"
@@ -53,6 +65,42 @@ class Headline:
     presidio_chars_per_s: float | None
     p50_ratio_2kb: float | None  # sidecar c1 / Presidio, 2 KB texts
     p99_ratio_2kb: float | None
+
+
+def package_versions(names: Sequence[str]) -> dict[str, str | None]:
+    """Installed versions of the packages a benchmark depends on (None if absent)."""
+    versions: dict[str, str | None] = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def text_table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> list[str]:
+    """Right-aligned columns under a header and a rule: the benchmarks' plain-text tables."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *lines, strict=True)]
+    out = ["  ".join(cell.rjust(width) for cell, width in zip(header, widths, strict=True))]
+    out.append("  ".join("-" * width for width in widths))
+    out += ["  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
+    return out
+
+
+def optional_postgres(
+    stack: contextlib.ExitStack, *, notes: list[str], machine: dict[str, Any]
+) -> PgServer | None:
+    """A throwaway PostgreSQL server (fsync on) for the rest of `stack`, or None with the
+    reason in `notes` when it cannot start here."""
+    print("starting PostgreSQL (tests/pgserver.py, fsync on)", file=sys.stderr, flush=True)
+    try:
+        server = stack.enter_context(running_postgres(fsync=True))
+    except (PostgresUnavailable, RuntimeError) as err:
+        notes.append(f"PostgreSQL not measured: {str(err).splitlines()[0]}")
+        print(f"PostgreSQL unavailable: {err}", file=sys.stderr, flush=True)
+        return None
+    machine["postgresql"] = server.server_version()
+    return server
 
 
 def _cpu_model() -> str:

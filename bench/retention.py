@@ -70,7 +70,6 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +77,7 @@ from psycopg import sql
 from sqlalchemy import func, select
 
 from bench.corpus import generate
-from bench.report import machine_info
+from bench.report import machine_info, optional_postgres, package_versions, text_table
 from bench.rpc import RedactClient
 from bench.server import SidecarProcess, SidecarStartError, _stop, _wait_serving
 from bench.stats import PassStats, median_stats, percentile, summarize
@@ -95,7 +94,7 @@ from governance.store import LogStore, NewRecord
 from governance.tables import DataKeyRow, RecordRow
 from governance.vault import Vault
 from governance.verify import verify_export
-from tests.pgserver import PgServer, PostgresUnavailable, free_port, running_postgres
+from tests.pgserver import PgServer, free_port
 
 __all__ = ["main"]
 
@@ -999,14 +998,6 @@ def _fmt(value: float | None, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
-def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *lines, strict=True)]
-    out = ["  ".join(cell.rjust(width) for cell, width in zip(header, widths, strict=True))]
-    out.append("  ".join("-" * width for width in widths))
-    out += ["  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
-    return out
-
-
 def _report(document: dict[str, Any]) -> str:
     machine, config = document["machine"], document["config"]
     lines = [
@@ -1045,7 +1036,7 @@ def _report(document: dict[str, Any]) -> str:
                         f"{row['cpu_s']:.1f}",
                     ]
                 )
-        lines += _table(
+        lines += text_table(
             (
                 "backend",
                 "records",
@@ -1079,7 +1070,7 @@ def _report(document: dict[str, Any]) -> str:
         ]
         if verify_rows:
             lines += ["", "Whole ledger after the first sweep: export, then verify --retention"]
-            lines += _table(
+            lines += text_table(
                 ("backend", "entries", "MB", "export s", "verify s", "receipts/records", "ok"),
                 verify_rows,
             )
@@ -1105,7 +1096,7 @@ def _report(document: dict[str, Any]) -> str:
             f"per pass; sidecar on SQLite seeded with {screening['seeded_records']:,} records; "
             f"median of {rounds} rounds",
         ]
-        lines += _table(
+        lines += text_table(
             ("condition", "p50 ms", "p95 ms", "p99 ms", "calls/s", "fail_closed", "failed"),
             [
                 [
@@ -1161,12 +1152,7 @@ def _report(document: dict[str, Any]) -> str:
 
 def _machine() -> dict[str, Any]:
     machine = machine_info()
-    packages: dict[str, str | None] = {}
-    for name in _PACKAGES:
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
+    packages = package_versions(_PACKAGES)
     machine |= {
         "git_commit": _git_commit(),
         "packages": packages,
@@ -1274,14 +1260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         root = Path(temp)
         server: PgServer | None = None
         if wanted_pg:
-            _log("starting PostgreSQL (tests/pgserver.py, fsync on)")
-            try:
-                server = stack.enter_context(running_postgres(fsync=True))
-            except (PostgresUnavailable, RuntimeError) as err:
-                notes.append(f"PostgreSQL not measured: {str(err).splitlines()[0]}")
-                _log(f"PostgreSQL unavailable: {err}")
-            else:
-                machine["postgresql"] = server.server_version()
+            server = optional_postgres(stack, notes=notes, machine=machine)
         workspaces = Workspaces(root, server)
         if args.only != "screening":
             backends = ["sqlite"] + (["postgresql"] if server is not None else [])

@@ -38,16 +38,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.backends.openssl import backend as openssl_backend
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from bench.report import machine_info
+from bench.report import machine_info, optional_postgres, package_versions, text_table
 from bench.stats import percentile
 from governance.errors import GovernanceError
+from governance.journal import Journal
 from governance.keyprovider import LocalKeyProvider
 from governance.store import LogStore, NewRecord, database_url_for
 from governance.vault import (
@@ -63,7 +63,7 @@ from governance.vault import (
     record_aad,
 )
 from sidecar.recorder import Recorder
-from tests.pgserver import PgServer, PostgresUnavailable, running_postgres
+from tests.pgserver import PgServer
 
 __all__ = ["NoEncryptionVault", "main"]
 
@@ -320,7 +320,9 @@ async def _write_pass(
     store = LogStore(url, vault)
     try:
         store.migrate()
-        recorder = Recorder(store, max_batch=_MAX_BATCH)
+        # The store alone, no ledger: this measures what encryption costs the records.
+        journal = Journal(store, None, actor="bench", clock=lambda: datetime.now(UTC))
+        recorder = Recorder(journal, max_batch=_MAX_BATCH)
         recorder.start()
         try:
             await _drive(recorder, warmup, concurrency)
@@ -473,14 +475,6 @@ def _write_rows(
     return rows
 
 
-def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(cell) for cell in column) for column in zip(header, *lines, strict=True)]
-    out = ["  ".join(cell.rjust(width) for cell, width in zip(header, widths, strict=True))]
-    out.append("  ".join("-" * width for width in widths))
-    out += ["  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
-    return out
-
-
 def _report(
     document: dict[str, Any], crypto: Sequence[CryptoRow], writes: Sequence[dict[str, Any]]
 ) -> str:
@@ -506,7 +500,7 @@ def _report(
         ]
         for row in crypto
     ]
-    lines += _table(
+    lines += text_table(
         ("size", "op", "copy", "AES-GCM raw", "vault", "vault µs/op", "vault vs raw"), crypto_lines
     )
     lines += [
@@ -552,7 +546,7 @@ def _report(
         "batch",
         "vault p50/p99 ms",
     )
-    lines += _table(write_header, write_lines)
+    lines += text_table(write_header, write_lines)
     lines += [
         "",
         "plain = NoEncryptionVault (same rows and framing, plaintext stored); vault = the real"
@@ -604,12 +598,7 @@ def _goal_line(goal: dict[str, Any]) -> str:
 
 def _machine() -> dict[str, Any]:
     machine = machine_info()
-    packages: dict[str, str | None] = {}
-    for name in _PACKAGES:
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
+    packages = package_versions(_PACKAGES)
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8")
     except OSError:
@@ -668,16 +657,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_variants(vaults[VAULT], plain)
         _log("seal / open")
         crypto = _measure_crypto(vaults[VAULT], rounds=args.rounds, target_s=args.crypto_s)
-        _log("starting PostgreSQL (tests/pgserver.py, fsync on)")
-        server: PgServer | None = None
-        try:
-            server = stack.enter_context(running_postgres(fsync=True))
-        except (PostgresUnavailable, RuntimeError) as err:
-            notes.append(f"PostgreSQL not measured: {str(err).splitlines()[0]}")
-            _log(f"PostgreSQL unavailable: {err}")
+        server = optional_postgres(stack, notes=notes, machine=machine)
+        if server is None:
             backends.remove("postgresql")
-        else:
-            machine["postgresql"] = server.server_version()
         # Noon UTC: the warm-up (a second earlier) and the pool share one daily data key.
         noon = started_at.replace(hour=12, minute=0, second=0, microsecond=0)
         pool = _make_records(args.records, seed=1234, start_at=noon)

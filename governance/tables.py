@@ -11,7 +11,6 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     ForeignKey,
-    Index,
     Integer,
     LargeBinary,
     String,
@@ -59,9 +58,6 @@ class DataKeyRow(Base):
 
 class RecordRow(Base):
     __tablename__ = "log_records"
-    # The sweeper walks expired records in (expires_us, record_id) order: one index
-    # serves both, however many records share an expiry.
-    __table_args__ = (Index("ix_log_records_expiry_order", "expires_us", "record_id"),)
     record_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(128), index=True)
     retention_class: Mapped[str] = mapped_column(String(64))
@@ -70,7 +66,8 @@ class RecordRow(Base):
     created_us: Mapped[int] = mapped_column(BigInteger, index=True)
     expires_us: Mapped[int] = mapped_column(BigInteger, index=True)
     # The database's clock at commit (records given a `keep`): expiry = written + keep.
-    written_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    # Not indexed: only the sweeper's rare min() reads it, and every insert would pay.
+    written_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     key_id: Mapped[str] = mapped_column(ForeignKey("data_keys.key_id"), index=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
     subject_token: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)

@@ -87,7 +87,7 @@ def test_v1_sqlite_database_upgrades_and_takes_new_records(tmp_path: Path) -> No
         indexes = {row[1] for row in db.execute("PRAGMA index_list(log_records)")}
         version = db.execute("SELECT version FROM schema_version").fetchone()[0]
     assert "written_us" in columns
-    assert "ix_log_records_expiry_order" in indexes
+    assert "ix_log_records_expires_us" in indexes
     assert version == SCHEMA_VERSION
 
 
@@ -123,5 +123,5 @@ def test_v1_postgresql_database_upgrades_and_takes_new_records(
         }
         version = db.execute("SELECT version FROM schema_version").fetchone()
     assert "written_us" in columns
-    assert "ix_log_records_expiry_order" in indexes
+    assert "ix_log_records_expires_us" in indexes
     assert version == (SCHEMA_VERSION,)

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 LISTEN ?= 127.0.0.1:50051
 DATA   ?= var
 
-.PHONY: run test lint protos bench install dev clean system-deps
+.PHONY: run test lint protos bench eval install dev clean system-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -49,7 +49,7 @@ test: dev system-deps
 lint: dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy sidecar governance
+	$(VENV)/bin/mypy sidecar governance evaluation
 
 ## protos: regenerate sidecar/v1 from protos/
 protos: dev
@@ -64,6 +64,12 @@ bench: dev system-deps
 	$(PY) -m bench.store
 	$(PY) -m bench.ledger
 	$(PY) -m bench.ledger_overhead
+
+## eval: detection quality on the labelled corpus (evaluation/data), the sidecar's detection
+## and stock Presidio side by side: leak rate, precision/recall/F2 per type, over-redaction;
+## prints the table, writes evaluation/results/latest.json
+eval: dev
+	$(PY) -m evaluation
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import spacy
@@ -29,6 +28,7 @@ from spacy.tokens import Doc
 
 from governance.policy import REGEX_FLAGS, Policies, Policy
 from sidecar import recognizers
+from sidecar.finding import Finding
 from sidecar.normalize import normalize
 
 __all__ = ["Detector", "Finding", "PresidioDetector", "merge_overlaps", "offline_tldextract"]
@@ -63,16 +63,6 @@ _NER_IGNORED = (
     "QUANTITY",
     "WORK_OF_ART",
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """A detected value: entity type and [start, end) in the original text's code points."""
-
-    entity: str
-    start: int
-    end: int
-    score: float
 
 
 class Detector(Protocol):

@@ -69,7 +69,7 @@ bench: dev system-deps
 ## and stock Presidio side by side: leak rate, precision/recall/F2 per type, over-redaction;
 ## prints the table, writes evaluation/results/latest.json
 eval: dev
-	$(PY) -m evaluation
+	$(PY) -m evaluation $(EVAL_ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -33,12 +33,17 @@ from governance.errors import PolicyError
 __all__ = [
     "MAX_INPUT_BYTES_CAP",
     "ActionSpec",
+    "AddressRules",
     "AppLogs",
+    "DateRules",
+    "DeobfuscationRules",
     "Detection",
     "InferenceLimits",
     "LedgerSettings",
     "LegalHold",
     "Limits",
+    "LookalikeRules",
+    "NameRules",
     "Policies",
     "Policy",
     "Recognizer",
@@ -46,6 +51,7 @@ __all__ = [
     "Retention",
     "RetentionClass",
     "StreamSettings",
+    "UrlRules",
     "load_policies",
     "load_policies_file",
 ]
@@ -101,6 +107,80 @@ class Recognizer(_Model):
     context: tuple[str, ...] = ()
 
 
+_PHONE_REGION = r"^[A-Z]{2}$"
+_DEFAULT_DATE_CUES = (
+    "born", "birth", "birthday", "dob", "d.o.b", "date of birth", "died", "deceased",
+    "death", "admitted", "admission", "discharged", "visit", "visited", "seen",
+    "appointment", "hired", "hire date", "start date", "started on", "starting", "joined",
+    "employed since", "effective", "terminated", "leaving date", "age",
+    # German, French, Spanish, Italian, Dutch records
+    "geboren", "geburtsdatum", "né", "née", "naissance", "nacimiento", "nacido", "nacida",
+    "nascita", "nato", "nata", "geboortedatum", "assunzione", "alta", "eintritt",
+    "embauche", "date d'entrée",
+)  # fmt: skip
+_DEFAULT_ORDER_CUES = (
+    "order", "invoice", "tracking", "shipment", "parcel", "ref", "reference", "ticket",
+    "build", "case", "po", "sku", "serial", "part", "item", "transaction id", "txn",
+    "request id", "trace", "job", "run", "release", "version", "isbn", "issue", "pr",
+)  # fmt: skip
+
+
+class NameRules(_Model):
+    """Names beyond the NER model: cue patterns, name lists, titles, any letter case."""
+
+    context: bool = True  # greetings, sign-offs, "my name is", field labels, speakers
+    lists: bool = True  # a known given name followed by a surname
+    titles: bool = True  # Mr/Ms/Dr/Prof/Herr/Mme ... + name
+    any_case: bool = True  # lower-case and ALL-CAPS names (given name + surname, or a cue)
+
+
+class AddressRules(_Model):
+    """Street lines, postcodes (of these countries) and cities in address context."""
+
+    streets: bool = True
+    cities: bool = True
+    postcodes: tuple[Annotated[str, Field(pattern=_PHONE_REGION)], ...] = (
+        "US", "GB", "DE", "FR", "NL", "ES", "IT", "CA",
+    )  # fmt: skip
+
+
+class DateRules(_Model):
+    """Which dates are personal data: only those tied to a person, or every date."""
+
+    mode: Literal["person_linked", "all"] = "person_linked"
+    # A date is person-linked when one of these words precedes it on its line within
+    # `window_chars`, or follows it closely ("12/03/1981 (DOB)").
+    cues: tuple[str, ...] = Field(default=_DEFAULT_DATE_CUES, min_length=1)
+    window_chars: int = Field(default=48, ge=1, le=1000)
+
+
+class UrlRules(_Model):
+    """Which URLs are personal data: profile/personal ones only, or every URL."""
+
+    mode: Literal["personal", "all"] = "personal"
+
+
+class LookalikeRules(_Model):
+    """Non-personal tokens that number patterns must not claim."""
+
+    versions: bool = True  # 2.14.1, v3.2.0-rc1, 10.0.19045.3570
+    uuids: bool = True
+    hashes: bool = True  # hex digests, git SHAs
+    order_numbers: bool = True  # numbers introduced by one of order_cues
+    order_cues: tuple[str, ...] = Field(default=_DEFAULT_ORDER_CUES, min_length=1)
+
+
+class DeobfuscationRules(_Model):
+    """Undo common ways of hiding values before detection; findings map to the original."""
+
+    homoglyphs: bool = True  # Cyrillic/Greek look-alikes of Latin letters and digits
+    split_digits: bool = True  # "4 1 1 1 ...", values wrapped over lines or table cells
+    spelled_digits: bool = True  # "four one five ..."
+    obfuscated_email: bool = True  # "jane [at] example [dot] com"
+    encoded: bool = True  # base64, percent-encoded and HTML-entity segments
+    min_joined_digits: int = Field(default=7, ge=4, le=32)
+
+
 class Detection(_Model):
     """What to look for and how sure detection must be."""
 
@@ -115,6 +195,16 @@ class Detection(_Model):
     # Detection time grows with length: the budget of a text is timeout_ms plus this
     # much per KiB, so long RAG contexts are not failed closed for being long.
     timeout_ms_per_kib: int = Field(default=100, ge=0, le=60_000)
+    # Regions whose national phone formats are parsed (international "+..." always are).
+    phone_regions: tuple[Annotated[str, Field(pattern=_PHONE_REGION)], ...] = Field(
+        default=("US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "BR", "CA"), min_length=1
+    )
+    names: NameRules = NameRules()
+    addresses: AddressRules = AddressRules()
+    dates: DateRules = DateRules()
+    urls: UrlRules = UrlRules()
+    lookalikes: LookalikeRules = LookalikeRules()
+    deobfuscation: DeobfuscationRules = DeobfuscationRules()
 
     def budget_seconds(self, chars: int) -> float:
         """Time budget for detecting a text of `chars` code points."""

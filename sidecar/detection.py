@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import spacy
@@ -26,10 +27,13 @@ from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from spacy.tokens import Doc
 
-from governance.policy import REGEX_FLAGS, Policies, Policy
+from governance.policy import REGEX_FLAGS, Detection, Policies, Policy
 from sidecar import recognizers
+from sidecar.addresses import AddressOptions, AddressRecognizer
+from sidecar.deobfuscate import DeobfuscationOptions, deobfuscate
 from sidecar.finding import Finding
-from sidecar.normalize import normalize
+from sidecar.names import NameOptions, NameRecognizer
+from sidecar.rules import PrecisionRules, plausible_ner
 
 __all__ = ["Detector", "Finding", "PresidioDetector", "merge_overlaps", "offline_tldextract"]
 
@@ -51,6 +55,9 @@ _NER_MAPPING = {
     "TIME": "DATE_TIME",
 }
 NER_ENTITIES = frozenset(_NER_MAPPING.values())
+_NER_CHECKED = frozenset({"PERSON", "LOCATION"})
+_RECOGNIZER = RecognizerResult.RECOGNIZER_NAME_KEY
+_NER_RECOGNIZER = "SpacyRecognizer"
 _NER_IGNORED = (
     "CARDINAL",
     "EVENT",
@@ -176,8 +183,21 @@ class BisectContextEnhancer(LemmaContextAwareEnhancer):
         raise ValueError("match lies beyond the last token")  # upstream quotes the word
 
 
+@dataclass(frozen=True, slots=True)
+class _Screen:
+    """Everything one policy's detection uses, built once at start."""
+
+    analyzer: Any
+    rules: PrecisionRules
+    deobfuscation: DeobfuscationOptions
+    names: NameRecognizer | None
+    addresses: AddressRecognizer | None
+    allowed: frozenset[str]
+
+
 class PresidioDetector:
-    """Presidio AnalyzerEngine per named policy, sharing one spaCy pipeline per model."""
+    """Presidio AnalyzerEngine per named policy, sharing one spaCy pipeline per model,
+    plus our layers: de-obfuscation, names, addresses and precision rules."""
 
     def __init__(self, policies: Policies) -> None:
         offline_tldextract()
@@ -186,7 +206,7 @@ class PresidioDetector:
         presidio_log.setLevel(logging.CRITICAL + 1)
         presidio_log.propagate = False
         engines: dict[tuple[str, str], Any] = {}
-        self._analyzers: dict[str, Any] = {}
+        self._screens: dict[str, _Screen] = {}
         for name, policy in policies.policies.items():
             detection = policy.detection
             key = (detection.language, detection.spacy_model)
@@ -209,13 +229,14 @@ class PresidioDetector:
                         f"no recognizer detects {entity} for language {detection.language!r}"
                         " (add a custom_recognizers or deny_lists entry for it)",
                     )
-            self._analyzers[name] = AnalyzerEngine(
+            analyzer = AnalyzerEngine(
                 registry=registry,
                 nlp_engine=engines[key],
                 supported_languages=[detection.language],
                 default_score_threshold=detection.score_threshold,
                 context_aware_enhancer=BisectContextEnhancer(),
             )
+            self._screens[name] = _screen(detection, analyzer)
 
     @staticmethod
     def _registry(policy: Policy, nlp_engine: Any) -> Any:
@@ -224,7 +245,7 @@ class PresidioDetector:
             supported_languages=[detection.language], global_regex_flags=REGEX_FLAGS
         )
         registry.load_predefined_recognizers(languages=[detection.language], nlp_engine=nlp_engine)
-        recognizers.install(registry)
+        recognizers.install(registry, detection)
         for recognizer in detection.custom_recognizers:
             registry.add_recognizer(
                 PatternRecognizer(
@@ -251,26 +272,88 @@ class PresidioDetector:
     def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
         if not text.strip():
             return ()
-        normalized = normalize(text)
+        screen = self._screens[policy.name]
         detection = policy.detection
-        results = self._analyzers[policy.name].analyze(
-            text=normalized.text,
+        view = deobfuscate(text, screen.deobfuscation)
+        results = screen.analyzer.analyze(
+            text=view.text,
             language=detection.language,
             entities=list(detection.entities),
             score_threshold=detection.score_threshold,
-            allow_list=list(detection.allow_list) or None,
         )
-        return merge_overlaps(_to_findings(results, normalized.to_original))
+        found = []
+        for r in results:
+            finding = Finding(str(r.entity_type), int(r.start), int(r.end), float(r.score))
+            by_ner = r.recognition_metadata.get(_RECOGNIZER) == _NER_RECOGNIZER
+            if (
+                not by_ner
+                or finding.entity not in _NER_CHECKED
+                or plausible_ner(view.text, finding)
+            ):
+                found.append(finding)
+        for layer in (screen.names, screen.addresses):
+            if layer is not None:
+                found.extend(
+                    f for f in layer.find(view.text) if f.score >= detection.score_threshold
+                )
+        kept = screen.rules.apply(view.text, found)
+        if screen.allowed:
+            kept = [f for f in kept if view.text[f.start : f.end] not in screen.allowed]
+        return merge_overlaps(_to_original(kept, view.to_original))
 
 
-def _to_findings(
-    results: Sequence[RecognizerResult], to_original: Callable[[int, int], tuple[int, int]]
+def _screen(detection: Detection, analyzer: Any) -> _Screen:
+    entities = set(detection.entities)
+    names = detection.names
+    addresses = detection.addresses
+    deobfuscation = detection.deobfuscation
+    return _Screen(
+        analyzer=analyzer,
+        rules=PrecisionRules(detection),
+        deobfuscation=DeobfuscationOptions(
+            homoglyphs=deobfuscation.homoglyphs,
+            split_digits=deobfuscation.split_digits,
+            spelled_digits=deobfuscation.spelled_digits,
+            obfuscated_email=deobfuscation.obfuscated_email,
+            encoded=deobfuscation.encoded,
+            min_joined_digits=deobfuscation.min_joined_digits,
+        ),
+        names=(
+            NameRecognizer(
+                NameOptions(
+                    context=names.context,
+                    lists=names.lists,
+                    titles=names.titles,
+                    any_case=names.any_case,
+                )
+            )
+            if "PERSON" in entities and (names.context or names.lists or names.titles)
+            else None
+        ),
+        addresses=(
+            AddressRecognizer(
+                AddressOptions(
+                    streets=addresses.streets,
+                    postcodes=frozenset(addresses.postcodes),
+                    cities=addresses.cities,
+                )
+            )
+            if "LOCATION" in entities
+            and (addresses.streets or addresses.cities or addresses.postcodes)
+            else None
+        ),
+        allowed=frozenset(detection.allow_list),
+    )
+
+
+def _to_original(
+    findings: Iterable[Finding], to_original: Callable[[int, int], tuple[int, int]]
 ) -> list[Finding]:
-    findings = []
-    for result in results:
-        start, end = to_original(result.start, result.end)
-        findings.append(Finding(str(result.entity_type), start, end, float(result.score)))
-    return findings
+    mapped = []
+    for finding in findings:
+        start, end = to_original(finding.start, finding.end)
+        mapped.append(Finding(finding.entity, start, end, finding.score))
+    return mapped
 
 
 def entity_counts(findings: Iterable[Finding]) -> Mapping[str, int]:

@@ -9,7 +9,9 @@ exactly the original characters, including any invisible ones inside the value.
 
 from __future__ import annotations
 
+import operator
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = ["Normalized", "normalize"]
@@ -45,6 +47,40 @@ class Normalized:
             position = self.starts[start] if start < len(self.starts) else self.ends[-1]
             return position, position
         return self.starts[start], self.ends[end - 1]
+
+    @classmethod
+    def from_map(
+        cls, original: str, text: str, starts: Sequence[int], ends: Sequence[int]
+    ) -> Normalized:
+        """A copy of `original` whose character i came from original[starts[i]:ends[i]].
+
+        The map must have one entry per character of `text`; an unchanged text with the
+        one-to-one map is returned as the identity.
+        """
+        if len(starts) != len(text) or len(ends) != len(text):
+            raise ValueError("offset map length does not match the text")
+        starts, ends = tuple(starts), tuple(ends)
+        if (
+            text == original
+            and starts == tuple(range(len(text)))
+            and ends == (*starts[1:], len(text))
+        ):
+            return cls(text)
+        return cls(text, starts, ends)
+
+    def compose(self, view: Normalized) -> Normalized:
+        """`view`, a copy of this copy's text, mapped down to this copy's original."""
+        if view.identity:
+            # Only an emptied text is "identity" with a different text (see normalize()).
+            return self if view.text == self.text else Normalized(view.text)
+        if self.identity:
+            return view
+        if not any(map(operator.ge, view.starts, view.ends)):  # no empty span: the usual case
+            starts = tuple(map(self.starts.__getitem__, view.starts))
+            ends = tuple(map(self.ends.__getitem__, map((-1).__add__, view.ends)))
+            return Normalized(view.text, starts, ends)
+        spans = [self.to_original(s, e) for s, e in zip(view.starts, view.ends, strict=True)]
+        return Normalized(view.text, tuple(a for a, _ in spans), tuple(b for _, b in spans))
 
     def __repr__(self) -> str:
         return f"<Normalized: {len(self.text)} chars>"

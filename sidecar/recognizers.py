@@ -1,16 +1,39 @@
-"""Our corrections to Presidio's pattern recognizers, found by the detection tests.
+"""Our corrections and additions to Presidio's pattern recognizers.
 
 - US_SSN: area numbers 900-999 are never issued (Presidio accepts them).
 - CREDIT_CARD: Mastercard's 2-series (BIN 2221-2720) is missing from Presidio's pattern;
   a Luhn-validated recognizer covers it.
+- PHONE_NUMBER: national formats of the policy's `phone_regions`.
+- National identifiers Presidio ships but loads only for their own language (UK NINO,
+  Spanish NIF, Italian codice fiscale, Canadian SIN, Indian Aadhaar) are loaded for the
+  policy's language too: English text carries them.
 """
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern, RecognizerRegistry
-from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, UsSsnRecognizer
+from presidio_analyzer import EntityRecognizer, Pattern, RecognizerRegistry
+from presidio_analyzer.predefined_recognizers import (
+    CaSinRecognizer,
+    CreditCardRecognizer,
+    EsNifRecognizer,
+    InAadhaarRecognizer,
+    ItFiscalCodeRecognizer,
+    PhoneRecognizer,
+    UkNinoRecognizer,
+    UsSsnRecognizer,
+)
+
+from governance.policy import Detection
 
 __all__ = ["StrictUsSsnRecognizer", "install"]
+
+_NATIONAL_IDS = (
+    UkNinoRecognizer,
+    EsNifRecognizer,
+    ItFiscalCodeRecognizer,
+    CaSinRecognizer,
+    InAadhaarRecognizer,
+)
 
 
 class StrictUsSsnRecognizer(UsSsnRecognizer):
@@ -32,10 +55,27 @@ def _mastercard_2_series() -> CreditCardRecognizer:
     return CreditCardRecognizer(patterns=[pattern], name="MastercardSeries2Recognizer")
 
 
-def install(registry: RecognizerRegistry) -> None:
-    """Swap our corrected recognizers into a loaded Presidio registry."""
-    names = {str(getattr(recognizer, "name", "")) for recognizer in registry.recognizers}
-    if "UsSsnRecognizer" in names:
-        registry.remove_recognizer("UsSsnRecognizer")
-        registry.add_recognizer(StrictUsSsnRecognizer())
+def _replace(registry: RecognizerRegistry, name: str, recognizer: EntityRecognizer) -> None:
+    names = {str(getattr(r, "name", "")) for r in registry.recognizers}
+    if name in names:
+        registry.remove_recognizer(name)
+    registry.add_recognizer(recognizer)
+
+
+def install(registry: RecognizerRegistry, detection: Detection) -> None:
+    """Swap our corrected recognizers into a loaded Presidio registry, add the others."""
+    language = detection.language
+    _replace(registry, "UsSsnRecognizer", StrictUsSsnRecognizer(supported_language=language))
+    _replace(
+        registry,
+        "PhoneRecognizer",
+        PhoneRecognizer(
+            supported_language=language, supported_regions=tuple(detection.phone_regions)
+        ),
+    )
     registry.add_recognizer(_mastercard_2_series())
+    present = {e for r in registry.recognizers for e in r.supported_entities}
+    for recognizer in _NATIONAL_IDS:
+        instance = recognizer(supported_language=language)
+        if not present.intersection(instance.supported_entities):
+            registry.add_recognizer(instance)

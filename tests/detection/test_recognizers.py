@@ -242,11 +242,13 @@ def test_ip_address_out_of_range_not_detected(
     _assert_not_found(detector, shipped_policies, text, "999.1.1.1", "IP_ADDRESS")
 
 
+# Personal URLs: the shipped policy's urls.mode is `personal` (tests/detection/test_rules.py
+# covers public ones, which it leaves alone).
 URLS = [
-    "https://www.example.com/path?q=1",
-    "http://example.org",
-    "http://example.com/a/b",
-    "www.example.net",
+    "https://www.example.com/users/jdoe?q=1",
+    "https://www.linkedin.com/in/jane-doe",
+    "http://example.com/~jdoe/cv.html",
+    "https://janedoe.dev",
 ]
 
 
@@ -335,9 +337,9 @@ def _without_allow_list(text: str) -> Policies:
 
 
 ALLOWED = [
-    "Please contact Acme Support for help.",
-    "Acme Support will call you.",
-    "I spoke to Acme Support yesterday.",
+    "Please contact support@acme.com for help.",
+    "support@acme.com will call you.",
+    "I wrote to support@acme.com yesterday.",
 ]
 
 
@@ -345,9 +347,9 @@ ALLOWED = [
 def test_allow_list_value_not_detected(
     detector: PresidioDetector, shipped_policies: Policies, text: str
 ) -> None:
-    """The allow-listed "Acme Support" is not detected, though it reads as a name."""
-    start = text.index("Acme Support")
-    end = start + len("Acme Support")
+    """The allow-listed service address is not detected, though it is an e-mail address."""
+    start = text.index("support@acme.com")
+    end = start + len("support@acme.com")
     unlisted = _without_allow_list(SHIPPED_POLICIES.read_text(encoding="utf-8"))
     control = detector_for(unlisted).detect(text, unlisted.default)
     assert any(f.start <= start and end <= f.end for f in control)  # it would be redacted
@@ -358,6 +360,7 @@ def test_allow_list_value_not_detected(
 def test_allow_list_keeps_other_names_detected(
     detector: PresidioDetector, shipped_policies: Policies
 ) -> None:
-    """The allow-list spares only its exact value: another name beside it is still a PERSON."""
-    text = "Please contact Acme Support or John Smith for help."
-    assert _values(_detect(detector, shipped_policies, text), text, "PERSON") == ["John Smith"]
+    """The allow-list spares only its exact value: another address beside it is still found."""
+    text = "Please contact support@acme.com or john.smith@acme.com for help."
+    found = _detect(detector, shipped_policies, text)
+    assert _values(found, text, "EMAIL_ADDRESS") == ["john.smith@acme.com"]

@@ -57,6 +57,11 @@ BAD_FILES: dict[str, Expected] = {
         ("policies.main.detection.deny_lists.project_name", 9),
     ),
     "bad_action_entity_not_upper_case.yaml": (("policies.main.actions.person", 10),),
+    "bad_date_mode_unknown.yaml": (("policies.main.detection.dates.mode", 8),),
+    "bad_phone_region_lower_case.yaml": (("policies.main.detection.phone_regions.1", 7),),
+    "bad_deobfuscation_unknown_rule.yaml": (("policies.main.detection.deobfuscation.rot13", 9),),
+    "bad_names_string_for_bool.yaml": (("policies.main.detection.names.any_case", 8),),
+    "bad_lookalike_cues_empty.yaml": (("policies.main.detection.lookalikes.order_cues", 8),),
 }
 
 MINIMAL = """\
@@ -119,7 +124,7 @@ def test_shipped_policies_load() -> None:
     chat = policies.get(None)
     assert chat.name == "chat"
     assert "EMPLOYEE_ID" in chat.detection.entities
-    assert chat.detection.allow_list == ("Acme Support",)
+    assert chat.detection.allow_list == ("support@acme.com",)
     assert chat.action_for("CREDIT_CARD").action == "mask"
     assert chat.action_for("CREDIT_CARD").keep_last == 4
     assert chat.action_for("US_SSN").action == "hash"

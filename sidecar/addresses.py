@@ -1,0 +1,775 @@
+"""Rule-based postal-address detection: street lines, postcodes and cities.
+
+`AddressRecognizer.find(text)` returns `Finding("LOCATION", start, end, score)` spans
+(offsets into `text`, end exclusive), never strings. Street line, postcode and city are
+**separate findings** (as the evaluation labels them): "12 Baker Street, Leeds LS1 4AP" gives
+"12 Baker Street", "Leeds" and "LS1 4AP". Unit parts ("Flat 4, ", ", Apt. 5", "3º B") are
+part of the street finding. Overlaps are merged (the longest wins).
+
+Rules:
+
+- streets: house number + name + street type (English, number first: "221B Baker Street",
+  "1600 Pennsylvania Ave NW"); German/Dutch compounds or separate type words, number after
+  ("Hauptstraße 5", "Berliner Str. 12", "Keizersgracht 123"); French, number first
+  ("12 rue de la Paix", "5, avenue Foch"); Spanish and Italian, type first, number after
+  ("Calle Mayor 12, 3º B", "Via Roma 12"). The tables below list the type words.
+- postcodes, only in address context: after a label ("ZIP", "postcode", "PLZ",
+  "code postal", "CAP", "código postal"); after a US state ("IL 62704"); next to a city
+  ("10115 Berlin", "Leeds LS1 4AP", "SW1A 1AA London", "1015 CJ Amsterdam"); or right after
+  a street line. UK and Canadian codes use their full formats.
+- cities: a capitalised word sequence after a postcode or before a US state + ZIP; the
+  segment after a street line ("12 Baker Street, Leeds"); after "lives in", "moved to",
+  "resident of", "City:" labels and the like; gazetteer cities (GeoNames, common words and
+  given names removed) after "from" / "based in" and anywhere within a personal-address
+  context (address, lives, ship to, deliver to, home, residence, born in...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import regex
+
+from sidecar import gazetteers
+from sidecar.finding import Finding
+from sidecar.gazetteers import word_set
+from sidecar.names import merge_findings
+
+__all__ = ["AddressOptions", "AddressRecognizer"]
+
+ENTITY = "LOCATION"
+
+# -- data tables (extend freely) ----------------------------------------------------------------
+
+# English street types (USPS/Royal Mail usage), number first: "12 Baker Street".
+EN_STREET_TYPES: tuple[str, ...] = (
+    "street",
+    "st",
+    "avenue",
+    "ave",
+    "av",
+    "road",
+    "rd",
+    "boulevard",
+    "blvd",
+    "lane",
+    "ln",
+    "drive",
+    "dr",
+    "court",
+    "ct",
+    "place",
+    "pl",
+    "terrace",
+    "ter",
+    "way",
+    "close",
+    "crescent",
+    "cres",
+    "square",
+    "sq",
+    "parkway",
+    "pkwy",
+    "highway",
+    "hwy",
+    "circle",
+    "cir",
+    "trail",
+    "trl",
+    "row",
+    "mews",
+    "grove",
+    "gardens",
+    "gdns",
+    "hill",
+    "walk",
+    "path",
+    "pike",
+    "alley",
+    "plaza",
+    "expressway",
+    "freeway",
+    "turnpike",
+    "loop",
+    "crossing",
+    "xing",
+    "point",
+    "pt",
+    "ridge",
+    "heights",
+    "hts",
+    "park",
+    "green",
+    "view",
+    "vista",
+    "run",
+    "pass",
+    "commons",
+    "meadows",
+    "estates",
+    "landing",
+    "junction",
+    "jct",
+    "port",
+    "harbor",
+    "harbour",
+    "quay",
+    "wharf",
+    "parade",
+    "broadway",
+    "esplanade",
+    "embankment",
+    "rise",
+    "vale",
+    "wynd",
+)
+# Types that are also very common words: the street name before them must be capitalised.
+EN_WEAK_TYPES: frozenset[str] = word_set(
+    """
+    place way close court row grove hill walk path run pass point view vista park green
+    commons landing junction port rise vale loop trail heights ridge crossing estates
+    meadows pike alley square circle gardens parade
+    """
+)
+EN_DIRECTIONS = (
+    r"(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West|Northeast|Northwest|Southeast|Southwest)"
+)
+# Unit parts: "Apt 4B", "Suite 200", "Flat 3", "Unit 7", "#12", "Floor 2".
+UNIT_WORDS = r"(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|bldg|building|lot|no|\#)"
+
+# German / Dutch street types: compound suffixes ("Lindenstraße", "Keizersgracht") or
+# separate words ("Berliner Straße", "Am Markt"); number after.
+DE_NL_SUFFIXES: tuple[str, ...] = (
+    "straße",
+    "strasse",
+    "str.",
+    "weg",
+    "platz",
+    "allee",
+    "gasse",
+    "damm",
+    "ufer",
+    "chaussee",
+    "ring",
+    "steig",
+    "pfad",
+    "markt",
+    "graben",
+    "straat",
+    "laan",
+    "gracht",
+    "plein",
+    "kade",
+    "singel",
+    "dijk",
+    "steeg",
+    "hof",
+    "pad",
+    "dreef",
+    "wal",
+    "burgwal",
+    "haven",
+)
+# French street types; number first: "12 rue de la Paix", "5 bis, avenue Foch".
+FR_TYPES: tuple[str, ...] = (
+    "rue",
+    "avenue",
+    "av.",
+    "boulevard",
+    "bd",
+    "bd.",
+    "chemin",
+    "place",
+    "allée",
+    "allee",
+    "impasse",
+    "quai",
+    "route",
+    "cours",
+    "passage",
+    "square",
+    "voie",
+    "rond-point",
+    "faubourg",
+    "sentier",
+    "promenade",
+    "esplanade",
+    "villa",
+    "cité",
+    "hameau",
+    "résidence",
+)
+# Spanish / Italian types; type first, number after: "Calle Mayor 12", "Via Roma 12".
+ES_IT_TYPES: tuple[str, ...] = (
+    "calle",
+    "c/",
+    "c.",
+    "avenida",
+    "avda.",
+    "avda",
+    "av.",
+    "plaza",
+    "pza.",
+    "paseo",
+    "pº",
+    "ronda",
+    "camino",
+    "carrera",
+    "travesía",
+    "travesia",
+    "glorieta",
+    "rambla",
+    "carretera",
+    "ctra.",
+    "callejón",
+    "pasaje",
+    "via",
+    "viale",
+    "piazza",
+    "piazzale",
+    "corso",
+    "largo",
+    "vicolo",
+    "strada",
+    "borgo",
+    "contrada",
+    "lungomare",
+    "lungotevere",
+    "vico",
+    "salita",
+)
+# Joining words inside French/Spanish/Italian/Dutch street names.
+NAME_JOINERS = (
+    "de",
+    "du",
+    "des",
+    "la",
+    "le",
+    "les",
+    "l'",
+    "d'",
+    "del",
+    "de la",
+    "de las",
+    "de los",
+    "el",
+    "los",
+    "las",
+    "della",
+    "delle",
+    "dei",
+    "degli",
+    "dello",
+    "di",
+    "da",
+    "dal",
+    "san",
+    "santa",
+    "sant'",
+    "et",
+    "y",
+    "i",
+    "e",
+    "van",
+    "der",
+    "den",
+    "het",
+    "op",
+    "am",
+    "an",
+    "auf",
+    "zum",
+    "zur",
+    "im",
+    "of",
+    "the",
+)
+
+US_STATES: frozenset[str] = word_set(
+    """
+    AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE
+    NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI AS MP
+    AA AE AP
+    """
+)
+US_STATE_NAMES = (
+    "Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|"
+    "Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|"
+    "Massachusetts|Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|"
+    "New Hampshire|New Jersey|New Mexico|New York|North Carolina|North Dakota|Ohio|Oklahoma|"
+    "Oregon|Pennsylvania|Rhode Island|South Carolina|South Dakota|Tennessee|Texas|Utah|"
+    "Vermont|Virginia|Washington|West Virginia|Wisconsin|Wyoming"
+)
+CA_PROVINCES = "AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT"
+
+# Cues that introduce a city on their own ("lives in X").
+CITY_CUES = (
+    r"lives|live|living|lived|resides|reside|residing|resident|moved|moving|relocated|"
+    r"relocating|born|grew\s+up|raised|hometown|situated"
+)
+CITY_LABELS = (
+    r"city|town|ort|wohnort|stadt|ville|ciudad|localidad|città|citta|comune|stad|plaats|"
+    r"woonplaats|place\s+of\s+birth|birthplace|hometown|municipality|locality"
+)
+# Words that make a passage a personal address context (for gazetteer cities).
+ADDRESS_CONTEXT = (
+    r"address|addr|lives|live|living|lived|resides|residing|residence|resident|home|"
+    r"ship(?:ping)?\s+to|deliver(?:y|ed)?\s+to|send\s+to|mail(?:ing)?|billing|shipping|"
+    r"born|hometown|moved|relocat\w*|domicile|anschrift|adresse|wohnhaft|dirección|"
+    r"direccion|domicilio|indirizzo|woonadres|adres|postal|zip|postcode|plz"
+)
+POSTCODE_LABELS = (
+    r"zip(?:\s*code)?|zip\+4|postcode|post\s*code|postal\s*code|plz|postleitzahl|"
+    r"code\s+postal|cp|cap|c\.a\.p\.|código\s+postal|codigo\s+postal|postcode"
+)
+# Capitalised words that never start a city after a postcode or cue.
+CITY_REJECT: frozenset[str] = word_set(
+    """
+    the a an and or of in on at to for by with from is are was were be this that these
+    those it its my your our their his her error errors warning info debug id ids user
+    users order orders item items request requests records record rows row bytes ms sec
+    seconds minutes hours days total tickets ticket port pid code status version build
+    step steps files file lines line tests test page pages times jobs job tasks task
+    points
+    """
+)
+
+# Words that make a following number an identifier, not a postcode ("ticket 12345 Berlin").
+NUMBER_WORDS: frozenset[str] = word_set(
+    """
+    ticket order id invoice build port pid error code request case job run pr issue
+    version step item account ref reference no nr number count total bug task line row
+    page batch build commit tx txn transaction session user customer sku part model
+    serial release
+    """
+)
+
+
+def _alternation(words: tuple[str, ...] | frozenset[str]) -> str:
+    return "|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_CAP = r"\p{Lu}[\p{L}\p{M}'\u2019.\-]*"  # capitalised word (hyphen/apostrophe/dot allowed)
+_ANYW = r"\p{L}[\p{L}\p{M}'\u2019.\-]*"  # any-case word
+_SWORD = (
+    r"(?:St\.|\p{L}[\p{L}\p{M}'\u2019\-]*)"  # street-name word (no dot: a sentence end stops it)
+)
+_NUM_EN = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?"
+_UNIT = (
+    rf"(?:{UNIT_WORDS})\.?[ \t]*(?:no\.?[ \t]*)?\#?[ \t]*"
+    r"[A-Za-z0-9]{1,6}(?:[-/][A-Za-z0-9]{1,4})?"
+)
+_JOIN = _alternation(NAME_JOINERS)
+_B = r"(?<![\p{L}\p{N}_])"  # word start
+_E = r"(?![\p{L}\p{N}_])"  # word end
+
+_EN_STREET = regex.compile(
+    rf"""{_B}
+    (?P<pre>(?:{_UNIT})[ \t]*,?[ \t]+)?
+    (?<![\d.,:/\-]) (?P<num>{_NUM_EN}) ,?[ \t]+
+    (?P<name>(?:(?:{EN_DIRECTIONS}\.?|\d{{1,3}}(?:st|nd|rd|th)|{_SWORD})[ \t]+){{0,3}}
+        (?:\d{{1,3}}(?:st|nd|rd|th)|{_SWORD}))[ \t]+
+    (?P<type>{_alternation(EN_STREET_TYPES)})\.?{_E}
+    (?P<dir>[ \t]+{EN_DIRECTIONS}\.?{_E})?
+    (?P<unit>[ \t]*,?[ \t]*(?:{_UNIT}){_E}\.?)?
+    """,
+    regex.IGNORECASE | regex.VERBOSE,
+)
+_DE_NL_STREET = regex.compile(
+    rf"""{_B}
+    (?P<name>(?:(?:{_CAP}|{_JOIN})[ \t]+){{0,3}}
+      (?:[\p{{L}}\-]{{2,}}(?:{_alternation(DE_NL_SUFFIXES)})|
+         (?:Straße|Strasse|Str\.|Weg|Platz|Allee|Gasse|Damm|Ufer|Ring|Markt|Straat|Laan|
+            Gracht|Plein|Kade|Singel|Dijk|Steeg|Chaussee)))
+    [ \t]+(?P<num>\d{{1,4}}[ \t]?[a-zA-Z]?(?:[ \t]?[-/][ \t]?\d{{1,4}}[a-zA-Z]?)?){_E}
+    (?P<unit>[ \t]*,?[ \t]*(?:{_UNIT}){_E})?
+    """,
+    regex.VERBOSE,
+)
+_FR_STREET = regex.compile(
+    rf"""{_B}
+    (?<![\d.,:/\-]) (?P<num>\d{{1,4}}(?:[ \t]?(?:bis|ter|quater|[A-Da-d]))?) ,?[ \t]+
+    (?P<type>{_alternation(FR_TYPES)}){_E}[ \t]+
+    (?P<name>(?:(?:{_JOIN})[ \t]*|{_ANYW}[ \t]+){{0,5}}{_ANYW}){_E}
+    """,
+    regex.IGNORECASE | regex.VERBOSE,
+)
+_ES_IT_STREET = regex.compile(
+    rf"""{_B}
+    (?P<type>{_alternation(ES_IT_TYPES)})[ \t]*(?<=[ \t/.º])
+    (?P<name>(?:(?:{_JOIN})[ \t]+|{_CAP}[ \t]+){{0,5}}{_CAP})
+    ,?[ \t]*(?:n[º°o]\.?[ \t]*)?(?P<num>\d{{1,4}}[A-Za-z]?(?:/[A-Za-z0-9]{{1,4}})?){_E}
+    (?P<unit>,?[ \t]*(?:\d{{1,2}}[ \t]?[º°ª][ \t]?[A-Za-z0-9]?|piso[ \t]+\d+|puerta[ \t]+\w+|
+       bajo|izq(?:da|uierda)?\.?|dcha\.?|int(?:erno)?\.?[ \t]*\d+|scala[ \t]+\w+)){{0,3}}
+    """,
+    regex.IGNORECASE | regex.VERBOSE,
+)
+
+_UK_POSTCODE = (
+    r"(?:GIR[ \t]?0AA|(?:[A-PR-UWYZ]"
+    r"(?:\d{1,2}|[A-HK-Y]\d{1,2}|\d[A-HJKPSTUW]|[A-HK-Y]\d[ABEHMNPRV-Y]))"
+    r"[ \t]?\d[ABD-HJLNP-UW-Z]{2})"
+)
+_CA_POSTCODE = r"(?:[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ \t]?\d[ABCEGHJ-NPRSTV-Z]\d)"
+_NL_POSTCODE = r"(?:[1-9]\d{3}[ \t]?(?!SA|SD|SS)[A-Z]{2})"
+_US_ZIP = r"(?:\d{5}(?:-\d{4})?)"
+_EU5 = r"(?:\d{5})"
+
+# City words: no dots except abbreviations ("St. Louis"), so a sentence end stops the city.
+_CITY_CAP = r"(?:(?:St|Ste|Mt|Ft)\.|\p{Lu}[\p{L}\p{M}'\u2019\-]*)"
+_CITY_SEQ = (
+    rf"(?:(?<![\p{{L}}\p{{N}}_]){_CITY_CAP}(?:[ \t]+(?:{_JOIN}|{_CITY_CAP})){{0,3}}"
+    rf"(?![\p{{L}}\p{{M}}]))"
+)
+_CITY_SEQ_ANY = rf"(?:(?<![\p{{L}}\p{{N}}_]){_ANYW}(?:[ \t]+{_ANYW}){{0,3}})"
+
+
+@dataclass(frozen=True, slots=True)
+class AddressOptions:
+    streets: bool = True
+    postcodes: frozenset[str] = frozenset({"US", "GB", "DE", "FR", "NL", "ES", "IT", "CA"})
+    cities: bool = True
+    score: float = 0.85
+
+
+def _postcode_pattern(countries: frozenset[str]) -> str:
+    parts = []
+    if "GB" in countries:
+        parts.append(_UK_POSTCODE)
+    if "CA" in countries:
+        parts.append(_CA_POSTCODE)
+    if "NL" in countries:
+        parts.append(_NL_POSTCODE)
+    if "US" in countries:
+        parts.append(_US_ZIP)
+    elif countries & {"DE", "FR", "ES", "IT"}:
+        parts.append(_EU5)
+    return "|".join(parts) if parts else r"(?!)"
+
+
+class AddressRecognizer:
+    """Finds street lines, postcodes and cities (see the module docstring)."""
+
+    def __init__(self, options: AddressOptions | None = None) -> None:
+        self.options = options or AddressOptions()
+        countries = self.options.postcodes
+        self._cities = gazetteers.cities()
+        self._all_cities = gazetteers.ambiguous_cities()
+        self._english = gazetteers.english_words()
+        pc = _postcode_pattern(countries)
+        self._pc_label = regex.compile(
+            rf"{_B}(?:{POSTCODE_LABELS})[ \t]*[:#.]?[ \t]*(?P<pc>{pc}){_E}", regex.IGNORECASE
+        )
+        eu = "|".join(
+            x
+            for x, on in (
+                (_EU5, bool(countries & {"DE", "FR", "ES", "IT", "US"})),
+                (_NL_POSTCODE, "NL" in countries),
+            )
+            if on
+        )
+        # "10115 Berlin", "1015 CJ Amsterdam": postcode then city.
+        self._pc_city = (
+            regex.compile(
+                rf"(?<![\p{{L}}\p{{N}}_.,:/\-#])(?P<pc>{eu})[ \t]+(?P<city>{_CITY_SEQ}){_E}"
+            )
+            if eu
+            else None
+        )
+        uk_ca = "|".join(
+            x
+            for x, on in ((_UK_POSTCODE, "GB" in countries), (_CA_POSTCODE, "CA" in countries))
+            if on
+        )
+        self._uk_ca = regex.compile(rf"{_B}(?P<pc>{uk_ca}){_E}") if uk_ca else None
+        self._us = (
+            regex.compile(
+                rf"""(?:(?P<city>{_CITY_SEQ}),?[ \t]+)?
+                (?P<state>\p{{Lu}}\p{{Lu}}|{US_STATE_NAMES})\.?,?[ \t]+(?P<pc>{_US_ZIP}){_E}""",
+                regex.VERBOSE,
+            )
+            if "US" in countries
+            else None
+        )
+        self._ca_prov = regex.compile(
+            rf"(?:(?P<city>{_CITY_SEQ}),?[ \t]+)?(?:{CA_PROVINCES}),?[ \t]+"
+            rf"(?P<pc>{_CA_POSTCODE}){_E}"
+        )
+        self._city_cue = regex.compile(
+            rf"{_B}(?:{CITY_CUES})[ \t]+(?:in|to|at|of|from|near)[ \t]+"
+            r"(?:the[ \t]+city[ \t]+of[ \t]+)?(?=\p{L})",
+            regex.IGNORECASE,
+        )
+        self._from_cue = regex.compile(
+            rf"{_B}(?:from|based[ \t]+in|based[ \t]+out[ \t]+of|located[ \t]+in|native[ \t]+of|"
+            rf"visiting|near)[ \t]+(?=\p{{L}})",
+            regex.IGNORECASE,
+        )
+        self._city_label = regex.compile(
+            rf"{_B}(?:{CITY_LABELS})[ \t]*:[ \t]*(?P<city>{_CITY_SEQ_ANY}){_E}",
+            regex.IGNORECASE,
+        )
+        self._context = regex.compile(rf"{_B}(?:{ADDRESS_CONTEXT}){_E}", regex.IGNORECASE)
+        self._after_street = regex.compile(
+            rf"\G[ \t]*,[ \t]*(?P<city>{_CITY_SEQ})"
+            r"(?=[ \t]*(?:,|$|\n|[ \t]+\d|[ \t]+[A-Z]{1,2}\d))",
+            regex.MULTILINE,
+        )
+        self._word = regex.compile(r"(?<![\p{L}\p{M}\p{N}_])\p{L}[\p{L}\p{M}'\u2019\-]*")
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _f(self, start: int, end: int) -> Finding:
+        return Finding(ENTITY, start, end, self.options.score)
+
+    def _city_ok(self, city: str, *, loose: bool) -> bool:
+        words = city.split()
+        if not words or words[0].lower() in CITY_REJECT or len(city) < 3:
+            return False
+        if city.islower() and self._lookup_city(city) is None:
+            return False  # lower case ("city: str") only for a gazetteer city
+        if loose:
+            return True
+        return self._lookup_city(city) is not None
+
+    def _lookup_city(self, text: str) -> int | None:
+        """Length (in characters) of the longest gazetteer city at the start of `text`."""
+        words = list(self._word.finditer(text[:80]))
+        best = None
+        for n in range(min(4, len(words)), 0, -1):
+            end = words[n - 1].end()
+            key = " ".join(text[:end].replace("\u2019", "'").split()).lower()
+            if key in self._cities:
+                best = end
+                break
+        return best
+
+    # -- rules ---------------------------------------------------------------------------------
+
+    def find(self, text: str) -> list[Finding]:
+        if not text:
+            return []
+        found: list[Finding] = []
+        streets: list[tuple[int, int]] = []
+        if self.options.streets:
+            streets = self._streets(text)
+            found.extend(self._f(s, e) for s, e in streets)
+        if self.options.postcodes:
+            found.extend(self._postcodes(text, streets))
+        if self.options.cities:
+            found.extend(self._cities_found(text, streets))
+        return merge_findings(found)
+
+    def _streets(self, text: str) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        for m in _EN_STREET.finditer(text, overlapped=True):
+            name = m.group("name")
+            typ = m.group("type").lower()
+            words = name.split()
+            lowered = [w.lower() for w in words]
+            if any(w in gazetteers.STOP_WORDS and w not in ("of", "the") for w in lowered):
+                continue
+            if lowered[0] in ("of", "the"):
+                continue
+            cased = all(w[0].isupper() or w[0].isdigit() for w in words)
+            line_caps = m.group().isupper()
+            # lower case: only strong types ("221b baker street"), short names
+            if (
+                not cased
+                and not line_caps
+                and (typ in EN_WEAK_TYPES or len(typ) <= 3 or len(words) > 2)
+            ):
+                continue
+            if typ in ("st", "dr", "pl", "ct", "ave", "rd", "ln") and not (cased or line_caps):
+                continue
+            if not m.group("type")[0].isupper() and cased and typ in EN_WEAK_TYPES:
+                continue
+            out.append((m.start(), m.end()))
+        for m in _DE_NL_STREET.finditer(text):
+            name = m.group("name")
+            first = name.split()[0]
+            last = name.split()[-1]
+            low = last.lower()
+            # the compound must not be an English word ("String 5", "Swing 2")
+            if low in self._english or gazetteers.is_english_word(low):
+                continue
+            if not (first[0].isupper() or name.islower()):
+                continue
+            out.append((m.start(), m.end()))
+        for m in _FR_STREET.finditer(text):
+            typ = m.group("type").lower()
+            words = m.group("name").split()
+            if not any(w[0].isupper() for w in words) and typ not in ("rue", "avenue", "boulevard"):
+                continue
+            # cut the name at the first lower-case word that is not a joiner
+            end = m.start("name")
+            for w in regex.finditer(r"\S+", m.group("name")):
+                token = w.group().lower()
+                if (
+                    token in NAME_JOINERS
+                    or token.endswith(("'", "\u2019"))
+                    or w.group()[0].isupper()
+                ):
+                    end = m.start("name") + w.end()
+                    continue
+                if not any(x[0].isupper() for x in words) and typ in ("rue", "avenue", "boulevard"):
+                    end = m.start("name") + w.end()
+                    continue
+                break
+            if end > m.start("name"):
+                out.append((m.start(), end))
+        for m in _ES_IT_STREET.finditer(text):
+            typ = m.group("type")
+            if (
+                typ.lower() in ("via", "largo", "corso", "strada", "borgo", "c.")
+                and not typ[0].isupper()
+            ):
+                continue
+            out.append((m.start(), m.end()))
+        return [(f.start, f.end) for f in merge_findings(self._f(s, e) for s, e in out)]
+
+    def _inside_proper_noun(self, text: str, start: int, end: int) -> bool:
+        """A capitalised word right before or after ("Maria Garcia", "Paris Hilton")."""
+        before = regex.search(
+            r"(\p{Lu}[\p{L}\p{M}'\u2019\-]*)[ \t]$", text[max(0, start - 40) : start]
+        )
+        after = regex.match(r"[ \t](\p{Lu}[\p{L}\p{M}]*)", text[end : end + 40])
+        if before is not None and before.group(1).lower() not in CITY_REJECT:
+            return True
+        return after is not None and after.group(1).lower() not in CITY_REJECT
+
+    def _near_street(self, streets: list[tuple[int, int]], start: int, text: str) -> bool:
+        for _s, e in streets:
+            if e <= start and start - e <= 60 and text[e:start].count("\n") <= 1:
+                return True
+        return False
+
+    def _postcodes(self, text: str, streets: list[tuple[int, int]]) -> list[Finding]:
+        out: list[Finding] = []
+        for m in self._pc_label.finditer(text):
+            out.append(self._f(m.start("pc"), m.end("pc")))
+        if self._pc_city is not None:
+            for m in self._pc_city.finditer(text):
+                city = m.group("city")
+                near = self._near_street(streets, m.start(), text)
+                line_start = text.rfind("\n", 0, m.start()) + 1
+                lead = text[line_start : m.start()].strip()
+                lead_words = regex.findall(r"\p{L}+", lead)
+                prev_word = lead_words[-1].lower() if lead_words else ""
+                if prev_word in NUMBER_WORDS:
+                    continue
+                if not self._city_ok(city, loose=near or (lead in ("", ",") or lead.endswith(","))):
+                    continue
+                if (
+                    not near
+                    and not self._lookup_city(city)
+                    and (
+                        city.split()[0].lower() in self._english
+                        or gazetteers.is_english_word(city.split()[0].lower())
+                    )
+                ):
+                    continue
+                out.append(self._f(m.start("pc"), m.end("pc")))
+                if self.options.cities:
+                    out.append(self._city_span(text, m.start("city"), m.group("city")))
+        if self._us is not None:
+            for m in self._us.finditer(text):
+                state = m.group("state")
+                if len(state) == 2 and state not in US_STATES:
+                    continue
+                city = m.group("city")
+                if city is None and not self._near_street(streets, m.start(), text):
+                    continue
+                if city is not None and not self._city_ok(city, loose=True):
+                    continue
+                out.append(self._f(m.start("pc"), m.end("pc")))
+                if city is not None and self.options.cities:
+                    out.append(self._city_span(text, m.start("city"), city))
+        if "CA" in self.options.postcodes:
+            for m in self._ca_prov.finditer(text):
+                out.append(self._f(m.start("pc"), m.end("pc")))
+                if m.group("city") and self.options.cities:
+                    out.append(self._city_span(text, m.start("city"), m.group("city")))
+        if self._uk_ca is not None:
+            for m in self._uk_ca.finditer(text):
+                s, e = m.span("pc")
+                compact = " " not in m.group("pc") and "\t" not in m.group("pc")
+                if compact and not self._near_street(streets, s, text):
+                    continue
+                before = text[max(0, s - 40) : s]
+                after = text[e : e + 40]
+                cb = regex.search(rf"(?P<city>{_CITY_SEQ}),?[ \t]+$", before)
+                ca = regex.match(rf"[ \t]*,?[ \t]*(?P<city>{_CITY_SEQ}){_E}", after)
+                near = self._near_street(streets, s, text)
+                if cb is not None and self._city_ok(cb.group("city"), loose=True):
+                    out.append(self._f(s, e))
+                    if self.options.cities:
+                        cs = s - len(before) + cb.start("city")
+                        out.append(self._city_span(text, cs, cb.group("city")))
+                elif ca is not None and self._city_ok(ca.group("city"), loose=True):
+                    out.append(self._f(s, e))
+                    if self.options.cities:
+                        out.append(self._city_span(text, e + ca.start("city"), ca.group("city")))
+                elif near:
+                    out.append(self._f(s, e))
+        return out
+
+    def _city_span(self, text: str, start: int, city: str) -> Finding:
+        # drop trailing joiners ("Frankfurt am" -> no; keep "Frankfurt am Main")
+        words = city.split()
+        while words and words[-1].lower() in NAME_JOINERS:
+            words = words[:-1]
+        # a following street-type or postcode-like word is not part of the city
+        end = start + len(city.rstrip())
+        if words:
+            end = start + city.find(words[-1]) + len(words[-1]) if len(words) > 0 else end
+            last = city.rfind(words[-1])
+            end = start + last + len(words[-1])
+        return self._f(start, end)
+
+    def _cities_found(self, text: str, streets: list[tuple[int, int]]) -> list[Finding]:
+        out: list[Finding] = []
+        # (a) the segment after a street line: "12 Baker Street, Leeds"
+        for _s, e in streets:
+            m = self._after_street.match(text, e)
+            if m is not None and self._city_ok(m.group("city"), loose=True):
+                city = m.group("city")
+                words = city.split()
+                if words[0].lower() in (t.lower() for t in EN_STREET_TYPES):
+                    continue
+                out.append(self._city_span(text, m.start("city"), city))
+        # (b) cue + capitalised sequence ("lives in Springfield"), labels ("City: Leeds")
+        for m in self._city_cue.finditer(text):
+            rest = text[m.end() : m.end() + 80]
+            g = self._lookup_city(rest)
+            if g is not None:
+                out.append(self._f(m.end(), m.end() + g))
+                continue
+            cm = regex.match(rf"{_CITY_SEQ}{_E}", rest)
+            if cm is not None and self._city_ok(cm.group(), loose=True):
+                out.append(self._city_span(text, m.end(), cm.group()))
+        for m in self._city_label.finditer(text):
+            city = m.group("city")
+            if city.split()[0].lower() in ("n/a", "na", "none", "null", "unknown", "tbd", "-"):
+                continue
+            if not self._city_ok(city, loose=True):
+                continue
+            out.append(self._city_span(text, m.start("city"), city))
+        for m in self._from_cue.finditer(text):
+            g = self._lookup_city(text[m.end() : m.end() + 80])
+            if g is not None and text[m.end()].isupper():
+                out.append(self._f(m.end(), m.end() + g))
+        # (c) gazetteer cities inside a personal-address context
+        for m in self._context.finditer(text):
+            window_end = min(len(text), m.end() + 120)
+            para = text.find("\n\n", m.end())
+            if para != -1:
+                window_end = min(window_end, para)
+            for w in self._word.finditer(text, m.end(), window_end):
+                if not w.group()[0].isupper():
+                    continue
+                g = self._lookup_city(text[w.start() : w.start() + 80])
+                if g is None or self._inside_proper_noun(text, w.start(), w.start() + g):
+                    continue
+                out.append(self._f(w.start(), w.start() + g))
+        return out

@@ -1,0 +1,258 @@
+"""Precision rules applied to pattern and NER findings: what is not personal data.
+
+Presidio flags every date, every URL and every run of digits a pattern accepts. Most of
+those in real traffic are log timestamps, release dates, documentation links, order and
+tracking numbers, version strings, UUIDs and hashes. These rules, each switchable in
+policies.yaml (`detection.dates`, `detection.urls`, `detection.lookalikes`), drop such
+findings. They read the analysed text around a finding and return kept findings only;
+they never copy or report the text.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+
+from governance.policy import Detection
+from sidecar import gazetteers
+from sidecar.finding import Finding
+
+__all__ = ["NUMERIC_ENTITIES", "PrecisionRules", "plausible_ner"]
+
+# Entities whose values are digit runs (with separators); lookalike rules apply to them.
+NUMERIC_ENTITIES = frozenset(
+    {
+        "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "UK_NHS", "CA_SIN", "IN_AADHAAR",
+        "US_BANK_NUMBER", "US_ITIN", "US_PASSPORT", "US_DRIVER_LICENSE", "MEDICAL_LICENSE",
+        "DATE_TIME", "IP_ADDRESS",
+    }
+)  # fmt: skip
+
+# A "token" around a finding: what a tokenizer of identifiers would keep together.
+_TOKEN_CHAR = re.compile(r"[0-9A-Za-z._+\-]")
+_VERSION = re.compile(r"[vV]?\d+(?:\.\d+){2,}(?:[-+][0-9A-Za-z.\-]+)?|[vV]\d+\.\d+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_HASH = re.compile(r"(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{7,128}")
+_LETTER = re.compile(r"[A-Za-z]")
+_DOTTED_PHONE = re.compile(r"\+?\d{2,4}(?:\.\d{2,4}){2,4}")
+_DOTTED_DATE = re.compile(
+    r"(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:19|20)?\d\d"
+    r"|(?:19|20)\d\d\.(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])"
+)
+# Clause boundaries, matched on the reversed text before a date: ". ", "; ", "|", tab.
+_CLAUSE_END = re.compile(r"\s[.;!?]|[|\t]")
+# A URL is personal when it names a person's page: a profile path or a one-segment user
+# page on a code host, a home directory, or query parameters that carry identity.
+_PERSONAL_URL = re.compile(
+    r"""(?ix)
+    (?:linkedin\.com/(?:in|pub)/
+      | (?<![\w\-])(?:twitter|x|facebook|instagram|tiktok|threads)\.(?:com|net)
+        /@?[\w.\-]+/?(?:$|[?#])
+      | (?<![\w\-])(?:github|gitlab|bitbucket)\.(?:com|org)/[\w.\-]+/?(?:$|[?#])
+      | medium\.com/@ | about\.me/ | keybase\.io/ | /~[\w.\-]+
+      | /(?:users?|profiles?|people|members?|u|author|authors|staff)/[\w.\-%@]+
+      | [?&](?:e-?mail|name|first_?name|last_?name|user(?:name)?|uid|login|phone)=
+      | [\w.%+\-]+@[\w\-]+\.
+    )
+    """
+)
+
+
+# In a name or place these never occur; in identifiers, paths and markup they do.
+_CODE_CHARS = re.compile(r"[0-9/\\=:_#@<>{}\[\]()|`$%*^~]")
+_WORDS = re.compile(r"[^\W\d_]+")
+
+
+def plausible_ner(text: str, finding: Finding) -> bool:
+    """Is the NER model's PERSON or LOCATION label believable as a person's name or place?
+
+    The small model labels product names ("Pixel Forge"), code ("java.lang"), ids
+    ("Shipment 1ZRT..."), and capitalised words ("Background", "Mark it as read") as
+    people. Names found by the name and address rules do not pass through here.
+    """
+    value = text[finding.start : finding.end]
+    if _CODE_CHARS.search(value):
+        return False
+    start, end = _token_around(text, finding.start, finding.end)
+    if "." in text[start:end].strip("."):  # java.lang, re.html: identifiers, not names
+        return False
+    words = _WORDS.findall(value)
+    if not words or not words[0][0].isupper():
+        return False
+    if finding.entity != "PERSON":
+        return len(words) > 1 or len(words[0]) > 2 or not words[0].isupper()
+    given = gazetteers.given_names()
+    folded = [word.lower() for word in words]
+    ordinary = [gazetteers.is_english_word(w) and w not in given for w in folded]
+    if all(ordinary):  # "Background", "Mark", "Pixel Forge": words, not names
+        return False
+    if len(folded) == 1:
+        return True
+    known = gazetteers.all_given_names() | gazetteers.surnames()
+    return any(w in known for w in folded)
+
+
+def _trimmed(text: str, finding: Finding) -> Finding:
+    """Presidio's URL pattern takes surrounding quotes and brackets along; drop them."""
+    start, end = finding.start, finding.end
+    while start < end and text[start] in _URL_WRAPPERS:
+        start += 1
+    while end > start and text[end - 1] in _URL_WRAPPERS:
+        end -= 1
+    if (start, end) == (finding.start, finding.end) or start == end:
+        return finding
+    return Finding(finding.entity, start, end, finding.score)
+
+
+_URL_WRAPPERS = frozenset("\"'<>()[]{},;")
+_HOST = re.compile(r"(?i)(?:[a-z][a-z0-9+.\-]*://)?(?:www\.)?([^/?#:@\s]+)")
+
+
+def _personal_url(text: str, finding: Finding) -> bool:
+    if _PERSONAL_URL.search(text, finding.start, finding.end):
+        return True
+    # A personal home page: the site's name is a person's ("janedoe.dev", "jane-doe.me").
+    host = _HOST.match(text, finding.start, finding.end)
+    if host is None or host.group(1).count(".") != 1:
+        return False
+    return _looks_like_full_name(host.group(1).split(".")[0].lower())
+
+
+def _looks_like_full_name(label: str) -> bool:
+    given = gazetteers.given_names()
+    surnames = gazetteers.surnames()
+    parts = [p for p in label.split("-") if p]
+    if len(parts) >= 2:
+        return parts[0] in given and (parts[-1] in surnames or parts[-1] in given)
+    for cut in range(3, len(label) - 2):
+        if label[:cut] in given and (label[cut:] in surnames or label[cut:] in given):
+            return True
+    return False
+
+
+def _is_ip(token: str) -> bool:
+    try:
+        ipaddress.ip_address(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _line_start(text: str, index: int, limit: int) -> int:
+    start = max(0, index - limit)
+    newline = text.rfind("\n", start, index)
+    return start if newline < 0 else newline + 1
+
+
+def _token_around(text: str, start: int, end: int) -> tuple[int, int]:
+    while start > 0 and _TOKEN_CHAR.match(text, start - 1):
+        start -= 1
+    while end < len(text) and _TOKEN_CHAR.match(text, end):
+        end += 1
+    # Sentence punctuation is not part of a token: "see v2.1.0." or "id 42-".
+    while end > start and text[end - 1] in ".-+":
+        end -= 1
+    return start, end
+
+
+def _cue_pattern(cues: Iterable[str], suffix: str) -> re.Pattern[str]:
+    words = sorted({cue.strip().lower() for cue in cues if cue.strip()}, key=len, reverse=True)
+    alternatives = "|".join(re.escape(word).replace(r"\ ", r"\s+") for word in words)
+    return re.compile(rf"(?i)(?<![0-9A-Za-z])(?:{alternatives}){suffix}")
+
+
+class PrecisionRules:
+    """The policy's date, URL and lookalike rules, compiled once per policy."""
+
+    def __init__(self, detection: Detection) -> None:
+        self._dates_all = detection.dates.mode == "all"
+        self._date_window = detection.dates.window_chars
+        self._date_cue = _cue_pattern(detection.dates.cues, r"(?![0-9A-Za-z])")
+        self._urls_all = detection.urls.mode == "all"
+        lookalikes = detection.lookalikes
+        self._shapes = [
+            shape
+            for shape, on in (
+                (_VERSION, lookalikes.versions),
+                (_UUID, lookalikes.uuids),
+                (_HASH, lookalikes.hashes),
+            )
+            if on
+        ]
+        self._glued = lookalikes.order_numbers
+        # "Order #", "tracking number:", "invoice no. ", "ref=" right before the value.
+        self._order_cue = (
+            _cue_pattern(
+                lookalikes.order_cues,
+                r"s?(?:\s*(?:no|nr|num|number|id|code)\.?)?\s*[:#=]?\s*[#]?$",
+            )
+            if lookalikes.order_numbers
+            else None
+        )
+
+    def apply(self, text: str, findings: Sequence[Finding]) -> list[Finding]:
+        """The findings that are personal data by these rules."""
+        kept = []
+        for finding in findings:
+            if finding.entity == "URL":
+                finding = _trimmed(text, finding)
+            if self._keep(text, finding):
+                kept.append(finding)
+        return kept
+
+    def _keep(self, text: str, finding: Finding) -> bool:
+        entity = finding.entity
+        if entity == "URL":
+            return self._urls_all or _personal_url(text, finding)
+        if entity in NUMERIC_ENTITIES and self._lookalike(text, finding):
+            return False
+        if entity == "DATE_TIME" and not self._dates_all:
+            return self._person_linked(text, finding)
+        return True
+
+    def _lookalike(self, text: str, finding: Finding) -> bool:
+        start, end = _token_around(text, finding.start, finding.end)
+        token = text[start:end]
+        if finding.entity == "IP_ADDRESS" and _is_ip(token):
+            return False  # 203.0.113.7 has a version's shape; an address is the reading
+        if finding.entity == "DATE_TIME" and _DOTTED_DATE.fullmatch(token):
+            return False  # 12.09.1949 likewise: a date is the reading
+        if finding.entity == "PHONE_NUMBER" and _DOTTED_PHONE.fullmatch(token):
+            return False  # 202.555.0147: groups of 2-4 digits are a phone's, not a version's
+        if any(shape.fullmatch(token) for shape in self._shapes):
+            return True
+        if self._glued and (start < finding.start or end > finding.end):
+            # Digits glued to letters in one identifier ("ORD-2024-118822", "build-20240105",
+            # "A1234567"), or a value cut out of a longer run: a part number, not a phone
+            # or a date.
+            outside = text[start : finding.start] + text[finding.end : end]
+            if _LETTER.search(outside):
+                return True
+            if (start < finding.start and text[finding.start - 1].isalnum()) or (
+                end > finding.end and text[finding.end].isalnum()
+            ):
+                return True
+        if self._order_cue is not None:
+            before = text[_line_start(text, start, 40) : start]
+            if self._order_cue.search(before):
+                return True
+        return False
+
+    def _person_linked(self, text: str, finding: Finding) -> bool:
+        line_start = _line_start(text, finding.start, self._date_window)
+        # The cue must be in the same clause: "DOB 1981-03-12. Deployed 2024-01-05" links
+        # only the first date.
+        clause = _CLAUSE_END.search(text[line_start : finding.start][::-1])
+        if clause is not None:
+            line_start = finding.start - clause.start()
+        elif finding.start - line_start < self._date_window and line_start > 0:
+            # A date early on its line may answer the line before ("Date of birth on
+            # file?\nCaller: It's 1971-03-28"): the cue may be on that line.
+            line_start = _line_start(text, line_start - 1, self._date_window)
+        if self._date_cue.search(text, line_start, finding.start):
+            return True
+        # "12/03/1981 (DOB)": a cue just after the date.
+        after_end = text.find("\n", finding.end, finding.end + 16)
+        after = text[finding.end : after_end if after_end >= 0 else finding.end + 16]
+        return bool(self._date_cue.search(after))

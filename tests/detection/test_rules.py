@@ -1,0 +1,173 @@
+"""Precision rules: person-linked dates, personal URLs, and number lookalikes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from governance.policy import DateRules, Detection, LookalikeRules, UrlRules
+from sidecar.finding import Finding
+from sidecar.rules import PrecisionRules
+
+DEFAULT = PrecisionRules(Detection(entities=("PERSON",)))
+
+
+def _kept(text: str, value: str, entity: str, rules: PrecisionRules = DEFAULT) -> bool:
+    start = text.index(value)
+    finding = Finding(entity, start, start + len(value), 0.9)
+    return rules.apply(text, [finding]) == [finding]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Pt Jane Roe, DOB 12/03/1981, MRN 55", "12/03/1981"),
+        ("Date of birth: 1981-03-12", "1981-03-12"),
+        ("He was born on 3 May 1975 in a small town.", "3 May 1975"),
+        ("12/03/1981 (DOB) on file", "12/03/1981"),
+        ("Admitted 2024-02-02 with chest pain", "2024-02-02"),
+        ("Hire date: 2019-07-01, grade 7", "2019-07-01"),
+        ("Date of birth: 12.09.1949", "12.09.1949"),
+        ("What is the date of birth on file?\n[00:03:01] Caller: It's 1971-03-28.", "1971-03-28"),
+        ("Fecha de nacimiento: 03/04/1948", "03/04/1948"),
+    ],
+)
+def test_dates_tied_to_a_person_are_kept(text: str, value: str) -> None:
+    assert _kept(text, value, "DATE_TIME")
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("2024-01-05T10:22:01.123Z INFO started worker", "2024-01-05T10:22:01.123Z"),
+        ("## 2.4.0 (2024-03-18)\n- fix: retry on timeout", "2024-03-18"),
+        ("The invoice was issued on 4 March 2024.", "4 March 2024"),
+        # A cue two lines up does not reach this date; one line up only reaches a date
+        # early on its line.
+        ("born in the cloud\nrelease train\n2024-06-01 deploy", "2024-06-01"),
+        (
+            "born in the cloud\nthe release train left the station, twelve minutes late, on 2024-06-01",
+            "2024-06-01",
+        ),
+        # "age" is a cue word, "page" and "usage" are not.
+        ("usage report for 2024-06-01", "2024-06-01"),
+    ],
+)
+def test_dates_not_tied_to_a_person_are_dropped(text: str, value: str) -> None:
+    assert not _kept(text, value, "DATE_TIME")
+
+
+def test_dates_mode_all_keeps_every_date() -> None:
+    rules = PrecisionRules(Detection(entities=("DATE_TIME",), dates=DateRules(mode="all")))
+    assert _kept("## 2.4.0 (2024-03-18)", "2024-03-18", "DATE_TIME", rules)
+
+
+def test_date_cues_are_configurable() -> None:
+    rules = PrecisionRules(
+        Detection(entities=("DATE_TIME",), dates=DateRules(cues=("geboren",), window_chars=20))
+    )
+    assert _kept("geboren am 1980-01-02", "1980-01-02", "DATE_TIME", rules)
+    assert not _kept("DOB 1980-01-02", "1980-01-02", "DATE_TIME", rules)
+    # Beyond the window the cue does not count.
+    assert not _kept("geboren " + "x" * 30 + " 1980-01-02", "1980-01-02", "DATE_TIME", rules)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.linkedin.com/in/jane-roe-1234",
+        "https://github.com/janeroe",
+        "https://x.com/janeroe",
+        "https://intranet.example.com/users/jroe",
+        "https://shop.example.com/account?email=jane%40example.com",
+        "https://example.edu/~jroe/",
+        "https://roberthoffmann.dev",
+        "https://www.jane-roe.me/about",
+    ],
+)
+def test_personal_urls_are_kept(url: str) -> None:
+    assert _kept(f"see {url} for more", url, "URL")
+
+
+def test_personal_urls_keep_their_quotes_out() -> None:
+    url = "https://github.com/janeroe"
+    text = f'profile: "{url}",'
+    start = text.index('"')
+    finding = Finding("URL", start, text.index(","), 0.9)
+    kept = DEFAULT.apply(text, [finding])
+    assert [(f.start, f.end) for f in kept] == [(start + 1, start + 1 + len(url))]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://docs.python.org/3/library/re.html",
+        "https://github.com/psf/requests",
+        "https://pypi.org/project/grpcio/",
+        "https://example.com/api/v2/orders?page=2",
+        "https://marketing.example.com/spring",
+        "https://semver.org/spec/v2.0.0.html",
+    ],
+)
+def test_public_urls_are_dropped(url: str) -> None:
+    assert not _kept(f"see {url} for more", url, "URL")
+    everything = PrecisionRules(Detection(entities=("URL",), urls=UrlRules(mode="all")))
+    assert _kept(f"see {url} for more", url, "URL", everything)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "entity"),
+    [
+        ("upgraded grpcio to 1.62.1 yesterday", "1.62.1", "DATE_TIME"),
+        ("Windows 10.0.19045.3570 build", "10.0.19045", "IP_ADDRESS"),
+        ("request 3f2b6c1e-9a0d-4c4e-8f7a-1b2c3d4e5f60 failed", "9a0d-4c4e", "PHONE_NUMBER"),
+        ("commit 4111111111111111ab9f merged", "4111111111111111", "CREDIT_CARD"),
+        ("Order #4111111111111111 shipped", "4111111111111111", "CREDIT_CARD"),
+        ("tracking number: 5551234567", "5551234567", "PHONE_NUMBER"),
+        ("invoice no. 078051120 is due", "078051120", "US_SSN"),
+        ("see ORD-2024-118822 for details", "2024-118822", "PHONE_NUMBER"),
+        ("part A1234567 in stock", "1234567", "US_BANK_NUMBER"),
+        ("build-20240105 green", "20240105", "DATE_TIME"),
+    ],
+)
+def test_lookalikes_are_dropped(text: str, value: str, entity: str) -> None:
+    assert not _kept(text, value, entity)
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "entity"),
+    [
+        ("call me on 555-123-4567 tonight", "555-123-4567", "PHONE_NUMBER"),
+        ("card 4111 1111 1111 1111 was declined", "4111 1111 1111 1111", "CREDIT_CARD"),
+        ("my SSN is 078-05-1120.", "078-05-1120", "US_SSN"),
+        ("login from 203.0.113.7 at night", "203.0.113.7", "IP_ADDRESS"),
+        # "ordered" is not the cue "order".
+        ("I ordered 4111111111111111 by mistake", "4111111111111111", "CREDIT_CARD"),
+        # Names and e-mails are never lookalikes.
+        ("Order #55 for Jane Roe", "Jane Roe", "PERSON"),
+    ],
+)
+def test_personal_values_survive_the_lookalike_rules(text: str, value: str, entity: str) -> None:
+    assert _kept(text, value, entity)
+
+
+def test_lookalike_rules_can_be_switched_off() -> None:
+    off = PrecisionRules(
+        Detection(
+            entities=("PHONE_NUMBER",),
+            lookalikes=LookalikeRules(
+                versions=False, uuids=False, hashes=False, order_numbers=False
+            ),
+        )
+    )
+    assert _kept("tracking number: 5551234567", "5551234567", "PHONE_NUMBER", off)
+    assert _kept("see ORD-2024-118822", "2024-118822", "PHONE_NUMBER", off)
+
+
+@given(st.text(max_size=80), st.integers(0, 80), st.integers(0, 80))
+def test_rules_never_fail_and_only_drop(text: str, a: int, b: int) -> None:
+    start, end = sorted((min(a, len(text)), min(b, len(text))))
+    findings = [Finding(e, start, end, 0.5) for e in ("DATE_TIME", "URL", "PHONE_NUMBER")]
+    kept = DEFAULT.apply(text, findings)
+    assert set(kept) <= set(findings)

@@ -109,8 +109,10 @@ class Recognizer(_Model):
 
 _PHONE_REGION = r"^[A-Z]{2}$"
 _DEFAULT_DATE_CUES = (
-    "born", "birth", "birthday", "dob", "d.o.b", "date of birth", "died", "deceased",
-    "death", "admitted", "admission", "discharged", "visit", "visited", "seen",
+    "born", "birth", "birthday", "birthdate", "dob", "d.o.b", "date of birth", "died",
+    "deceased", "death", "admitted", "admission", "discharged", "visit", "visited", "seen",
+    "diagnosed", "surgery", "operated", "consultation", "examined", "referred",
+    "vaccinated", "follow-up", "resigned", "retired", "dismissed", "probation",
     "appointment", "hired", "hire date", "start date", "started on", "starting", "joined",
     "employed since", "effective", "terminated", "leaving date", "age",
     # German, French, Spanish, Italian, Dutch records

@@ -123,6 +123,25 @@ EN_STREET_TYPES: tuple[str, ...] = (
     "vale",
     "wynd",
 )
+# Further USPS Publication 28 (Appendix C1) primary street suffixes, incl. plurals. Most are
+# ordinary words, so a line ending in one needs confirmation (`_confirmed`): a unit, an
+# address label before it, or a city / postcode after it.
+EN_MORE_TYPES: frozenset[str] = word_set(
+    """
+    annex arcade bayou beach bend bluff bluffs bottom branch bridge brook brooks burg burgs
+    bypass camp canyon cape causeway center centre centers circles cliff cliffs club common
+    corner corners course courts cove coves creek crest crossroad crossroads curve dale dam
+    divide drives estate extension extensions falls ferry field fields flat flats ford fords
+    forest forge forges fork forks fort gateway glen glens greens groves harbors haven hills
+    hollow inlet island islands isle junctions key keys knoll knolls lake lakes land light
+    lights lock locks lodge mall manor manors meadow mill mills mission motorway mount
+    mountain mountains neck orchard oval overpass parks parkways pine pines plain plains
+    points ports prairie radial ramp ranch rapid rapids rest ridges river roads route
+    shoal shoals shore shores skyway spring springs spur spurs squares station stravenue
+    stream streets summit throughway trace track trafficway tunnel underpass union unions
+    valley valleys viaduct views village villages ville walks wall ways well wells
+    """
+)
 # Types that are also very common words: the street name before them must be capitalised.
 EN_WEAK_TYPES: frozenset[str] = word_set(
     """
@@ -135,7 +154,9 @@ EN_DIRECTIONS = (
     r"(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West|Northeast|Northwest|Southeast|Southwest)"
 )
 # Unit parts: "Apt 4B", "Suite 200", "Flat 3", "Unit 7", "#12", "Floor 2".
-UNIT_WORDS = r"(?:apt|apartment|suite|ste|unit|flat|floor|fl|room|rm|bldg|building|lot|no|\#)"
+UNIT_WORDS = (
+    r"(?:apt|apartment|suite|ste|unit|flat|studio|floor|fl|room|rm|bldg|building|lot|no|\#)"
+)
 
 # German / Dutch street types: compound suffixes ("Lindenstraße", "Keizersgracht") or
 # separate words ("Berliner Straße", "Am Markt"); number after.
@@ -169,6 +190,10 @@ DE_NL_SUFFIXES: tuple[str, ...] = (
     "wal",
     "burgwal",
     "haven",
+    "baan",
+    "boulevard",
+    "straatweg",
+    "kanaal",
 )
 # French street types; number first: "12 rue de la Paix", "5 bis, avenue Foch".
 FR_TYPES: tuple[str, ...] = (
@@ -237,6 +262,33 @@ ES_IT_TYPES: tuple[str, ...] = (
     "lungotevere",
     "vico",
     "salita",
+    "rua",
+    "praça",
+    "praca",
+    "travessa",
+    "estrada",
+    "rodovia",
+    "ladeira",
+    "ul.",
+    "al.",
+    "os.",
+    "rotonda",
+    "stretto",
+    "canale",
+    "incrocio",
+    "piazzetta",
+    "traversa",
+    "alameda",
+    "cañada",
+    "pasadizo",
+    "vial",
+    "cuesta",
+    "urbanización",
+    "urbanizacion",
+    "acceso",
+    "bajada",
+    "bulevar",
+    "senda",
 )
 # Joining words inside French/Spanish/Italian/Dutch street names.
 NAME_JOINERS = (
@@ -263,6 +315,9 @@ NAME_JOINERS = (
     "di",
     "da",
     "dal",
+    "das",
+    "dos",
+    "do",
     "san",
     "santa",
     "sant'",
@@ -305,7 +360,7 @@ CA_PROVINCES = "AB|BC|MB|NB|NL|NS|NT|NU|ON|PE|QC|SK|YT"
 # Cues that introduce a city on their own ("lives in X").
 CITY_CUES = (
     r"lives|live|living|lived|resides|reside|residing|resident|moved|moving|relocated|"
-    r"relocating|born|grew\s+up|raised|hometown|situated"
+    r"relocating|relocation|born|grew\s+up|raised|hometown|situated|studied|studying"
 )
 CITY_LABELS = (
     r"city|town|ort|wohnort|stadt|ville|ciudad|localidad|città|citta|comune|stad|plaats|"
@@ -319,8 +374,14 @@ ADDRESS_CONTEXT = (
     r"direccion|domicilio|indirizzo|woonadres|adres|postal|zip|postcode|plz"
 )
 POSTCODE_LABELS = (
-    r"zip(?:\s*code)?|zip\+4|postcode|post\s*code|postal\s*code|plz|postleitzahl|"
-    r"code\s+postal|cp|cap|c\.a\.p\.|código\s+postal|codigo\s+postal|postcode"
+    r"zip(?:[\s_]*code)?|zip\+4|postcode|post[\s_]*code|postal[\s_]*code|plz|postleitzahl|"
+    r"code[\s_]+postal|cp|cap|c\.a\.p\.|código[\s_]+postal|codigo[\s_]+postal|postcode"
+)
+# Labels whose value is a street line ("Address: 12 Baker Street", "street": "Hofweg 5").
+STREET_LABELS = (
+    r"(?:(?:home|billing|shipping|mailing|postal|street|beneficiary|delivery|residential)"
+    r"[ _]?)?(?:address|addr)(?:[ _]?line[ _]?1)?|street|anschrift|adresse|straße|strasse|"
+    r"dirección|direccion|domicilio|indirizzo|woonadres|adres"
 )
 # Capitalised words that never start a city after a postcode or cue.
 CITY_REJECT: frozenset[str] = word_set(
@@ -357,19 +418,23 @@ _SWORD = (
 _NUM_EN = r"\d{1,6}[A-Za-z]?(?:[-/]\d{1,5}[A-Za-z]?)?"
 _UNIT = (
     rf"(?:{UNIT_WORDS})\.?[ \t]*(?:no\.?[ \t]*)?\#?[ \t]*"
-    r"[A-Za-z0-9]{1,6}(?:[-/][A-Za-z0-9]{1,4})?"
+    # the unit id has a digit or is one or two letters ("Apt B"): "North" is not "No rth"
+    r"(?:[A-Za-z]{0,2}\d[A-Za-z0-9]{0,5}|[A-Za-z]{1,2}(?![A-Za-z]))(?:[-/][A-Za-z0-9]{1,4})?"
 )
 _JOIN = _alternation(NAME_JOINERS)
 _B = r"(?<![\p{L}\p{N}_])"  # word start
 _E = r"(?![\p{L}\p{N}_])"  # word end
 
+_EN_ALL_TYPES = tuple(dict.fromkeys(EN_STREET_TYPES + tuple(sorted(EN_MORE_TYPES))))
+_EN_MORE = EN_MORE_TYPES - frozenset(EN_STREET_TYPES)
 _EN_STREET = regex.compile(
     rf"""{_B}
-    (?P<pre>(?:{_UNIT})[ \t]*,?[ \t]+)?
-    (?<![\d.,:/\-]) (?P<num>{_NUM_EN}) ,?[ \t]+
+    (?:(?P<pre>(?:{_UNIT})[ \t]*,?[ \t]+)?
+       (?<![\d.,:/\-]) (?P<num>{_NUM_EN}) ,?[ \t]+
+     | (?P<flat>(?:flat|studio|apartment|apt|unit)\.?[ \t]*\d{{1,4}}[A-Za-z]?)[ \t]+(?=\p{{Lu}}))
     (?P<name>(?:(?:{EN_DIRECTIONS}\.?|\d{{1,3}}(?:st|nd|rd|th)|{_SWORD})[ \t]+){{0,3}}
         (?:\d{{1,3}}(?:st|nd|rd|th)|{_SWORD}))[ \t]+
-    (?P<type>{_alternation(EN_STREET_TYPES)})\.?{_E}
+    (?P<type>{_alternation(_EN_ALL_TYPES)})\.?{_E}
     (?P<dir>[ \t]+{EN_DIRECTIONS}\.?{_E})?
     (?P<unit>[ \t]*,?[ \t]*(?:{_UNIT}){_E}\.?)?
     """,
@@ -378,7 +443,7 @@ _EN_STREET = regex.compile(
 _DE_NL_STREET = regex.compile(
     rf"""{_B}
     (?P<name>(?:(?:{_CAP}|{_JOIN})[ \t]+){{0,3}}
-      (?:[\p{{L}}\-]{{2,}}(?:{_alternation(DE_NL_SUFFIXES)})|
+      (?:[\p{{L}}\-]{{2,}}(?i:{_alternation(DE_NL_SUFFIXES)})|
          (?:Straße|Strasse|Str\.|Weg|Platz|Allee|Gasse|Damm|Ufer|Ring|Markt|Straat|Laan|
             Gracht|Plein|Kade|Singel|Dijk|Steeg|Chaussee)))
     [ \t]+(?P<num>\d{{1,4}}[ \t]?[a-zA-Z]?(?:[ \t]?[-/][ \t]?\d{{1,4}}[a-zA-Z]?)?){_E}
@@ -394,15 +459,44 @@ _FR_STREET = regex.compile(
     """,
     regex.IGNORECASE | regex.VERBOSE,
 )
+# French line without a number ("rue de Dumas, 39327 Saint Xavier"): only when a postcode +
+# city follows (the labelled-value rule handles "Address: rue Philippe").
+_FR_TYPES_BARE = "rue|avenue|boulevard|bd|chemin|allée|allee|impasse|quai|place|route|cours|square"
+_FR_BARE_STREET = regex.compile(
+    rf"""(?<![\p{{L}}\p{{N}}_])
+    (?P<type>(?i:{_FR_TYPES_BARE}))[ \t]+
+    (?:(?i:de[ \t]+la|de[ \t]+l'|des|du|de|d'|l')[ \t]*)?
+    {_CAP}(?:[ \t]+{_CAP}){{0,3}}
+    (?=[ \t]*,[ \t]*\d{{5}}[ \t]+\p{{Lu}})""",
+    regex.VERBOSE,
+)
 _ES_IT_STREET = regex.compile(
     rf"""{_B}
     (?P<type>{_alternation(ES_IT_TYPES)})[ \t]*(?<=[ \t/.º])
     (?P<name>(?:(?:{_JOIN})[ \t]+|{_CAP}[ \t]+){{0,5}}{_CAP})
     ,?[ \t]*(?:n[º°o]\.?[ \t]*)?(?P<num>\d{{1,4}}[A-Za-z]?(?:/[A-Za-z0-9]{{1,4}})?){_E}
     (?P<unit>,?[ \t]*(?:\d{{1,2}}[ \t]?[º°ª][ \t]?[A-Za-z0-9]?|piso[ \t]+\d+|puerta[ \t]+\w+|
-       bajo|izq(?:da|uierda)?\.?|dcha\.?|int(?:erno)?\.?[ \t]*\d+|scala[ \t]+\w+)){{0,3}}
+       bajo|izq(?:da|uierda)?\.?|dcha\.?|int(?:erno)?\.?[ \t]*\d+|scala[ \t]+\w+|
+       piano[ \t]+\d+|appartamento[ \t]+\d+|apt\.?[ \t]*\d+)){{0,3}}
     """,
     regex.IGNORECASE | regex.VERBOSE,
+)
+
+# Types that are also ordinary words: only capitalised ("Via Roma 12", "Canale Gemma, 7").
+_ES_IT_CAPPED = word_set(
+    """
+    via largo corso strada borgo c. rotonda stretto canale incrocio traversa vial cuesta
+    acceso bajada senda alameda estrada ladeira
+    """
+)
+_LABEL_VALUE_OK = regex.compile(r"[\p{L}\p{M}\p{N} .'\u2019\-/º°ª#]+")
+_LABEL_TYPE_FIRST = regex.compile(
+    rf"(?i:{_alternation(FR_TYPES + ES_IT_TYPES)})[ \t]+(?:(?:{_JOIN})[ \t]+)?\p{{Lu}}"
+)
+
+_TABLE_RULE = regex.compile(r"[ \t|:+\-=]*")
+_TABLE_CITY = regex.compile(
+    r"(?:['\u2019]s-)?\p{Lu}[\p{L}\p{M}'\u2019\-]*(?:[ \t]+[\p{L}\p{M}'\u2019\-]+){0,3}"
 )
 
 _UK_POSTCODE = (
@@ -413,10 +507,14 @@ _UK_POSTCODE = (
 _CA_POSTCODE = r"(?:[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z][ \t]?\d[ABCEGHJ-NPRSTV-Z]\d)"
 _NL_POSTCODE = r"(?:[1-9]\d{3}[ \t]?(?!SA|SD|SS)[A-Z]{2})"
 _US_ZIP = r"(?:\d{5}(?:-\d{4})?)"
+# hyphenated codes, only before a city: "00-950 Warszawa", "01310-100 São Paulo", "1000-001 Lisboa"
+_PL_POSTCODE = r"(?:\d{2}-\d{3})"
+_BR_POSTCODE = r"(?:\d{5}-\d{3})"
+_PT_POSTCODE = r"(?:\d{4}-\d{3})"
 _EU5 = r"(?:\d{5})"
 
 # City words: no dots except abbreviations ("St. Louis"), so a sentence end stops the city.
-_CITY_CAP = r"(?:(?:St|Ste|Mt|Ft)\.|\p{Lu}[\p{L}\p{M}'\u2019\-]*)"
+_CITY_CAP = r"(?:(?:St|Ste|Mt|Ft)\.|(?:['\u2019]s-)?\p{Lu}[\p{L}\p{M}'\u2019\-]*)"
 _CITY_SEQ = (
     rf"(?:(?<![\p{{L}}\p{{N}}_]){_CITY_CAP}(?:[ \t]+(?:{_JOIN}|{_CITY_CAP})){{0,3}}"
     rf"(?![\p{{L}}\p{{M}}]))"
@@ -427,7 +525,9 @@ _CITY_SEQ_ANY = rf"(?:(?<![\p{{L}}\p{{N}}_]){_ANYW}(?:[ \t]+{_ANYW}){{0,3}})"
 @dataclass(frozen=True, slots=True)
 class AddressOptions:
     streets: bool = True
-    postcodes: frozenset[str] = frozenset({"US", "GB", "DE", "FR", "NL", "ES", "IT", "CA"})
+    postcodes: frozenset[str] = frozenset(
+        {"US", "GB", "DE", "FR", "NL", "ES", "IT", "CA", "PL", "BR", "PT"}
+    )
     cities: bool = True
     score: float = 0.85
 
@@ -458,13 +558,17 @@ class AddressRecognizer:
         self._english = gazetteers.english_words()
         pc = _postcode_pattern(countries)
         self._pc_label = regex.compile(
-            rf"{_B}(?:{POSTCODE_LABELS})[ \t]*[:#.]?[ \t]*(?P<pc>{pc}){_E}", regex.IGNORECASE
+            rf"{_B}(?:{POSTCODE_LABELS})[\"']?[ \t]*[:#.=]?[ \t]*[\"']?[ \t]*(?P<pc>{pc}){_E}",
+            regex.IGNORECASE,
         )
         eu = "|".join(
             x
             for x, on in (
                 (_EU5, bool(countries & {"DE", "FR", "ES", "IT", "US"})),
                 (_NL_POSTCODE, "NL" in countries),
+                (_BR_POSTCODE, "BR" in countries),
+                (_PT_POSTCODE, "PT" in countries),
+                (_PL_POSTCODE, "PL" in countries),
             )
             if on
         )
@@ -506,7 +610,8 @@ class AddressRecognizer:
             regex.IGNORECASE,
         )
         self._city_label = regex.compile(
-            rf"{_B}(?:{CITY_LABELS})[ \t]*:[ \t]*(?P<city>{_CITY_SEQ_ANY}){_E}",
+            rf"{_B}(?:{CITY_LABELS})[\"']?[ \t]*[:=][ \t]*[\"']?[ \t]*"
+            rf"(?P<city>{_CITY_SEQ_ANY}){_E}",
             regex.IGNORECASE,
         )
         self._context = regex.compile(rf"{_B}(?:{ADDRESS_CONTEXT}){_E}", regex.IGNORECASE)
@@ -514,6 +619,18 @@ class AddressRecognizer:
             rf"\G[ \t]*,[ \t]*(?P<city>{_CITY_SEQ})"
             r"(?=[ \t]*(?:,|$|\n|[ \t]+\d|[ \t]+[A-Z]{1,2}\d))",
             regex.MULTILINE,
+        )
+        self._pc_after_street = regex.compile(rf"\G[ \t]*,[ \t]*(?P<pc>{pc}){_E}")
+        self._city_header = regex.compile(rf"(?:{CITY_LABELS})", regex.IGNORECASE)
+        self._street_label = regex.compile(
+            rf"{_B}(?:{STREET_LABELS})[\"']?[ \t]*[:=][ \t]*[\"']?[ \t]*"
+            r"(?P<val>[^,\"'\n;|:]{3,60})",
+            regex.IGNORECASE,
+        )
+        self._street_after = regex.compile(r"\G[ \t]*[,\n][ \t]*(?:\p{Lu}|\d{3})")
+        self._street_before = regex.compile(
+            rf"(?:{_B}(?:{ADDRESS_CONTEXT}|street|at){_E}|^)[\"']?[ \t]*[:=]?[ \t]*[\"']?[ \t]*\Z",
+            regex.IGNORECASE | regex.MULTILINE,
         )
         self._word = regex.compile(r"(?<![\p{L}\p{M}\p{N}_])\p{L}[\p{L}\p{M}'\u2019\-]*")
 
@@ -524,7 +641,12 @@ class AddressRecognizer:
 
     def _city_ok(self, city: str, *, loose: bool) -> bool:
         words = city.split()
-        if not words or words[0].lower() in CITY_REJECT or len(city) < 3:
+        if not words or len(city) < 3:
+            return False
+        if words[0].lower() in CITY_REJECT and not (
+            # "Port Talbot", "Port Elizabeth": a town when a capitalised name follows
+            words[0] == "Port" and len(words) > 1 and words[1][0].isupper()
+        ):
             return False
         if city.islower() and self._lookup_city(city) is None:
             return False  # lower case ("city: str") only for a gazetteer city
@@ -584,6 +706,12 @@ class AddressRecognizer:
                 continue
             if not m.group("type")[0].isupper() and cased and typ in EN_WEAK_TYPES:
                 continue
+            if m.group("flat") is not None and not (cased or line_caps):
+                continue
+            if typ in _EN_MORE and not (
+                (cased or line_caps) and (m.group("type")[0].isupper()) and self._confirmed(text, m)
+            ):
+                continue
             out.append((m.start(), m.end()))
         for m in _DE_NL_STREET.finditer(text):
             name = m.group("name")
@@ -618,15 +746,101 @@ class AddressRecognizer:
                 break
             if end > m.start("name"):
                 out.append((m.start(), end))
+        for m in _FR_BARE_STREET.finditer(text):
+            out.append((m.start(), m.end()))
+        out.extend(self._labelled_streets(text))
         for m in _ES_IT_STREET.finditer(text):
             typ = m.group("type")
-            if (
-                typ.lower() in ("via", "largo", "corso", "strada", "borgo", "c.")
-                and not typ[0].isupper()
-            ):
+            if typ.lower() in _ES_IT_CAPPED and not typ[0].isupper():
                 continue
+            if typ.lower() == "al." and text[max(0, m.start() - 3) : m.start()].lower() == "et ":
+                continue  # "Smith et al. Nature 12"
             out.append((m.start(), m.end()))
         return [(f.start, f.end) for f in merge_findings(self._f(s, e) for s, e in out)]
+
+    def _table_cities(self, text: str) -> list[Finding]:
+        """Cells of a "City"/"Town" column in a Markdown, CSV or TSV table."""
+        out: list[Finding] = []
+        if "city" not in text.lower() and "town" not in text.lower():
+            return out
+        col: int | None = None
+        sep = ""
+        ncells = 0
+        pos = 0
+        for line in text.splitlines(keepends=True):
+            start, pos = pos, pos + len(line)
+            body = line.rstrip("\r\n")
+            if col is not None:
+                cells = body.split(sep)
+                if len(cells) != ncells:
+                    col = None
+                elif not _TABLE_RULE.fullmatch(body):
+                    offset = start + sum(len(c) + 1 for c in cells[:col])
+                    cell = cells[col]
+                    value = cell.strip()
+                    if value and _TABLE_CITY.fullmatch(value) and self._city_ok(value, loose=True):
+                        vs = offset + cell.index(value)
+                        out.append(self._f(vs, vs + len(value)))
+                    continue
+                else:
+                    continue
+            for sep_try in ("|", "\t", ";", ","):
+                cells = body.split(sep_try)
+                if len(cells) < 3:
+                    continue
+                names = [c.strip().strip("\"'").lower() for c in cells]
+                hit = [i for i, n in enumerate(names) if self._city_header.fullmatch(n)]
+                if hit:
+                    col, sep, ncells = hit[0], sep_try, len(cells)
+                    break
+        return out
+
+    def _labelled_streets(self, text: str) -> list[tuple[int, int]]:
+        """The value after a street/address label, up to the first comma, quote or line end:
+        "Address: 1703 Justin Villages, ...", "street": "Elizadreef 85". It must look like a
+        street line: a house number and a capitalised word, or a type word first ("rue
+        Philippe"); no e-mail, URL or other punctuation."""
+        out: list[tuple[int, int]] = []
+        for m in self._street_label.finditer(text):
+            value = m.group("val").rstrip(" .")
+            if len(value) < 4 or not _LABEL_VALUE_OK.fullmatch(value):
+                continue
+            words = value.split()
+            if len(words) > 8 or len(words) < 2:
+                continue
+            numbered = any(
+                regex.fullmatch(r"\d{1,5}[A-Za-z]?(?:[-/]\d{1,4}[A-Za-z]?)?", w) for w in words
+            )
+            capped = sum(1 for w in words if w[0].isupper() and len(w) >= 3 and w.isalpha())
+            if numbered and capped:
+                if not all(
+                    w[0].isupper()
+                    or w[0].isdigit()
+                    or w.lower() in NAME_JOINERS
+                    or w.lower() in ("apt.", "apt", "bis", "ter")
+                    for w in words
+                ):
+                    continue
+                if all(
+                    w.isdigit() or w.lower() in CITY_REJECT or w.lower() in NUMBER_WORDS
+                    for w in words
+                    if not w[0].isdigit() or w.isdigit()
+                ):
+                    continue
+            elif not _LABEL_TYPE_FIRST.match(value):
+                continue
+            out.append((m.start("val"), m.start("val") + len(value)))
+        return out
+
+    def _confirmed(self, text: str, m: regex.Match[str]) -> bool:
+        """A street line ending in an ordinary word ("Light", "Station") needs address
+        evidence: a unit part, an address label or "at" before it, or a city / postcode
+        after it ("5 Amelia Mill, Sandrabury")."""
+        if m.group("unit") or m.group("pre") or m.group("flat"):
+            return True
+        if self._street_after.match(text, m.end()):
+            return True
+        return self._street_before.search(text, max(0, m.start() - 40), m.start()) is not None
 
     def _inside_proper_noun(self, text: str, start: int, end: int) -> bool:
         """A capitalised word right before or after ("Maria Garcia", "Paris Hilton")."""
@@ -678,9 +892,9 @@ class AddressRecognizer:
                 if len(state) == 2 and state not in US_STATES:
                     continue
                 city = m.group("city")
-                if city is None and not self._near_street(streets, m.start(), text):
-                    continue
                 if city is not None and not self._city_ok(city, loose=True):
+                    city = None
+                if city is None and not self._near_street(streets, m.start("state"), text):
                     continue
                 out.append(self._f(m.start("pc"), m.end("pc")))
                 if city is not None and self.options.cities:
@@ -690,6 +904,11 @@ class AddressRecognizer:
                 out.append(self._f(m.start("pc"), m.end("pc")))
                 if m.group("city") and self.options.cities:
                     out.append(self._city_span(text, m.start("city"), m.group("city")))
+        # a postcode right after a street line, no city: "Levibaan 366, 2352 ZA."
+        for _s, e in streets:
+            pm = self._pc_after_street.match(text, e)
+            if pm is not None:
+                out.append(self._f(pm.start("pc"), pm.end("pc")))
         if self._uk_ca is not None:
             for m in self._uk_ca.finditer(text):
                 s, e = m.span("pc")
@@ -735,7 +954,9 @@ class AddressRecognizer:
             if m is not None and self._city_ok(m.group("city"), loose=True):
                 city = m.group("city")
                 words = city.split()
-                if words[0].lower() in (t.lower() for t in EN_STREET_TYPES):
+                if words[0].lower() in EN_STREET_TYPES and not (
+                    words[0] == "Port" and len(words) > 1
+                ):
                     continue
                 out.append(self._city_span(text, m.start("city"), city))
         # (b) cue + capitalised sequence ("lives in Springfield"), labels ("City: Leeds")
@@ -746,8 +967,15 @@ class AddressRecognizer:
                 out.append(self._f(m.end(), m.end() + g))
                 continue
             cm = regex.match(rf"{_CITY_SEQ}{_E}", rest)
-            if cm is not None and self._city_ok(cm.group(), loose=True):
-                out.append(self._city_span(text, m.end(), cm.group()))
+            if cm is None or not self._city_ok(cm.group(), loose=True):
+                continue
+            first = cm.group().split()[0].lower()
+            # "studied in Physics": after a weak cue, an unknown place must not be a word
+            if m.group().lower().startswith("stud") and (
+                first in self._english or gazetteers.is_english_word(first)
+            ):
+                continue
+            out.append(self._city_span(text, m.end(), cm.group()))
         for m in self._city_label.finditer(text):
             city = m.group("city")
             if city.split()[0].lower() in ("n/a", "na", "none", "null", "unknown", "tbd", "-"):
@@ -755,6 +983,7 @@ class AddressRecognizer:
             if not self._city_ok(city, loose=True):
                 continue
             out.append(self._city_span(text, m.start("city"), city))
+        out.extend(self._table_cities(text))
         for m in self._from_cue.finditer(text):
             g = self._lookup_city(text[m.end() : m.end() + 80])
             if g is not None and text[m.end()].isupper():

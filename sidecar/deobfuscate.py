@@ -65,6 +65,7 @@ class DeobfuscationOptions:
     split_digits: bool = True  # join digits spread with spaces/separators/line breaks/cells
     spelled_digits: bool = True  # "four one five" -> "415"
     obfuscated_email: bool = True  # "john [at] example [dot] com" -> "john@example.com"
+    split_values: bool = True  # values wrapped across lines or split over table columns
     encoded: bool = True  # decode base64 / percent-encoded / HTML-entity segments to text
     min_joined_digits: int = 7  # digit joining (split or spelled) only yields runs this long
     max_decoded_depth: int = 2  # rounds of decoding: nested encodings, base64 of %-encoded
@@ -87,6 +88,9 @@ def deobfuscate(text: str, options: DeobfuscationOptions = _DEFAULT) -> Normaliz
     stages: list[Callable[[str], list[_Edit]]] = []
     if options.homoglyphs:
         stages.append(_fold_homoglyphs)
+    if options.split_values:
+        stages.append(_join_table_parts)
+        stages.append(_join_wrapped)
     if options.obfuscated_email:
         stages.append(_join_email)
     if options.spelled_digits:
@@ -149,9 +153,14 @@ def _apply(base: Normalized, edits: Sequence[_Edit]) -> Normalized:
 def _decode(view: Normalized, depth: int) -> Normalized:
     """Up to `depth` rounds; each decodes HTML entities, percent-encoding and base64 side by
     side (a later round decodes what an earlier one revealed: base64 of %-encoded text)."""
-    for _ in range(depth):
+    for round_ in range(depth):
         edits = sorted(
-            [*_html_entities(view.text), *_percent(view.text), *_base64(view.text)],
+            [
+                *_html_entities(view.text),
+                *_percent(view.text),
+                *_base64(view.text),
+                *(_query_plus(view.text) if round_ == 0 else ()),
+            ],
             key=lambda edit: edit[0],
         )
         if not edits:
@@ -265,6 +274,26 @@ def _normalized_piece(decoded: str, spans: list[tuple[int, int]]) -> list[_Edit]
         for i in range(len(piece.text))
     ]
     return [(spans[0][0], spans[-1][1], piece.text, mapped)]
+
+
+# A query-string value: after `?key=` or `&key=`, up to the next `&`, `#` or space.
+_QUERY_VALUE = re.compile(r"[?&][A-Za-z0-9_.\-\[\]]+=([^\s&#\"'<>]+)")
+
+
+def _query_plus(text: str) -> list[_Edit]:
+    """In a query-string value (form encoding), a `+` after the first character is a
+    space: `?to=%2B1+415+555+0100` is `+1 415 555 0100`. A leading `+` stays (an
+    unencoded phone number: `?to=+4915...`); a real plus in the value is `%2B`."""
+    if "+" not in text or "=" not in text:
+        return []
+    edits: list[_Edit] = []
+    for match in _QUERY_VALUE.finditer(text):
+        start, end = match.span(1)
+        position = text.find("+", start + 1, end)
+        while position >= 0:
+            edits.append((position, position + 1, " ", None))
+            position = text.find("+", position + 1, end)
+    return edits
 
 
 _B64_CHARS = r"\-A-Za-z0-9+/_"
@@ -510,12 +539,357 @@ def _fold_homoglyphs(text: str) -> list[_Edit]:
     return edits
 
 
+# --- values split over table columns -------------------------------------------------
+
+# A column header naming one part of a field: "iban (1/2)", "card [2/3]", "phone part 1",
+# "ssn 2 of 2".
+_PART_HEADER = re.compile(
+    r"(?i)\s*(?P<base>\S(?:.*?\S)?)\s*"
+    r"(?:[(\[]\s*(?:part\s*)?(?P<k1>[1-9])\s*(?:/|of)\s*(?P<n1>[1-9])\s*[)\]]"
+    r"|(?:part|pt\.?)\s*(?P<k2>[1-9])(?:\s*(?:/|of)\s*(?P<n2>[1-9]))?"
+    r"|(?P<k3>[1-9])\s*(?:/|of)\s*(?P<n3>[1-9]))\s*"
+)
+_PART_PRECHECK = re.compile(r"(?i)[1-9]\s*(?:/|of)\s*[1-9]|\bp(?:ar)?t\.?\s*[1-9]")
+_CELL_DELIMITERS = ("|", "\t", ";", ",")  # the first one in the header line
+_VALUE_CELL = re.compile(r"[A-Za-z0-9 +\-./()@_]+")
+_INNER_SEPARATOR = re.compile(r"[ \-./()]+")
+_MIN_PART_DIGITS = 6
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    start = 0
+    for line in text.split("\n"):
+        spans.append((start, start + len(line.rstrip("\r"))))
+        start += len(line) + 1
+    return spans
+
+
+def _cells(text: str, start: int, end: int, delimiter: str) -> list[tuple[int, int]]:
+    """The cells of text[start:end], each without its surrounding whitespace."""
+    cells = []
+    position = start
+    while True:
+        cut = text.find(delimiter, position, end)
+        stop = end if cut < 0 else cut
+        a, b = position, stop
+        while a < b and text[a] in " \t":
+            a += 1
+        while b > a and text[b - 1] in " \t":
+            b -= 1
+        cells.append((a, b))
+        if cut < 0:
+            break
+        position = cut + 1
+    if delimiter == "|":  # the outer pipes of a markdown row are optional
+        if len(cells) > 1 and cells[-1][0] == cells[-1][1]:
+            cells.pop()
+        if len(cells) > 1 and cells[0][0] == cells[0][1]:
+            cells.pop(0)
+    return cells
+
+
+def _part_columns(headers: list[str]) -> list[tuple[int, int]]:
+    """Runs of columns [first, last] whose headers name parts 1..n of one field."""
+    parsed: list[tuple[str, int, int] | None] = []
+    for header in headers:
+        match = _PART_HEADER.fullmatch(header)
+        if match is None:
+            parsed.append(None)
+            continue
+        k = match["k1"] or match["k2"] or match["k3"]
+        n = match["n1"] or match["n2"] or match["n3"]
+        parsed.append((match["base"].lower(), int(k), int(n) if n else 0))
+    runs = []
+    index = 0
+    while index < len(parsed):
+        head = parsed[index]
+        if head is None or head[1] != 1:
+            index += 1
+            continue
+        last = index
+        while (
+            last + 1 < len(parsed)
+            and (following := parsed[last + 1]) is not None
+            and following[0] == head[0]
+            and following[1] == last + 2 - index
+            and following[2] == head[2]
+        ):
+            last += 1
+        if last > index and (not head[2] or head[2] == last + 1 - index):
+            runs.append((index, last))
+        index = last + 1
+    return runs
+
+
+def _join_table_parts(text: str) -> list[_Edit]:
+    """A field split over adjacent table columns whose headers name its parts
+    (`iban (1/2) | iban (2/2)`, `card part 1,card part 2`; markdown, pipe, CSV,
+    semicolon or tab tables) is one value again in each row below the header that has
+    as many cells: the cell delimiters between the parts are dropped, and so are the
+    spaces, dashes, dots and brackets inside them (`IT93 Z020 | 0817 2957` becomes
+    `IT93Z0200817...`: joined as written, its groups would mislead the patterns),
+    unless the joined value is an e-mail address. Only when every part is a value (letters,
+    digits, `+-./()@_` and spaces) and the whole has 6+ digits or an `@`."""
+    if not _PART_PRECHECK.search(text):
+        return []
+    lines = _line_spans(text)
+    edits: list[_Edit] = []
+    index = 0
+    while index < len(lines):
+        start, end = lines[index]
+        index += 1
+        header = text[start:end]
+        delimiter = next((d for d in _CELL_DELIMITERS if d in header), None)
+        if delimiter is None or not _PART_PRECHECK.search(header):
+            continue
+        header_cells = _cells(text, start, end, delimiter)
+        runs = _part_columns([text[a:b] for a, b in header_cells])
+        if not runs:
+            continue
+        while index < len(lines):
+            row = _cells(text, *lines[index], delimiter)
+            if len(row) != len(header_cells):
+                break
+            index += 1
+            for first, last in runs:
+                edits.extend(_merged_cells(text, row[first : last + 1]))
+    return edits
+
+
+def _merged_cells(text: str, cells: list[tuple[int, int]]) -> list[_Edit]:
+    parts = [text[a:b] for a, b in cells]
+    if not all(part and _VALUE_CELL.fullmatch(part) for part in parts):
+        return []
+    joined = "".join(parts)
+    email = "@" in joined
+    if not email and sum(c.isdigit() for c in joined) < _MIN_PART_DIGITS:
+        return []
+    edits: list[_Edit] = []
+    for number, (a, b) in enumerate(cells):
+        if number:
+            edits.append((cells[number - 1][1], a, "", None))  # the delimiter
+        if not email:
+            edits.extend(
+                (m.start(), m.end(), "", None) for m in _INNER_SEPARATOR.finditer(text, a, b)
+            )
+    return edits
+
+
+# --- values wrapped across lines ------------------------------------------------------
+
+# A line break inside a token, perhaps after a soft-break `=` (quoted-printable) or a
+# hyphen; the characters either side are checked in _join_wrapped.
+_WRAP = re.compile(r"(?<=[A-Za-z0-9@.])[=-]?\r?\n(?=[A-Za-z0-9@.])")
+_WRAP_STRETCH = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz +-")
+_MAX_STRETCH = 48
+
+
+def _join_wrapped(text: str) -> list[_Edit]:
+    """A value wrapped across lines, with or without a soft-break `=` or hyphen at the
+    end of the first line, is joined (the break, and the `=` or hyphen, dropped) when
+    the joined value is valid where neither part is:
+
+    - an e-mail address with a common TLD (`jane.doe@exam=\\nple.com`,
+      `jane@\\nexample.com`, `jane.doe\\n@example.com`, `jane@mail.exa-\\nmple.org`),
+    - an IBAN (mod 97), or digits passing the checksum of a card (Luhn, 13-19 digits),
+      a Canadian SIN (Luhn, 9), an NHS number (mod 11, 10) or an Aadhaar number
+      (Verhoeff, 12), or after a `+` a valid international phone number; the digits of
+      the whole stretches of digits, letters, spaces and dashes either side count, and
+      without a soft break the first line must hold more than the value (a label), as
+      one number per line is a column.
+
+    Prose wraps ("well-\\nknown") and lines of numbers stay as they are."""
+    if "\n" not in text:
+        return []
+    edits: list[_Edit] = []
+    for match in _WRAP.finditer(text):
+        start, end = match.span()
+        marker = text[start] if text[start] in "=-" else ""
+        left = _token_before(text, start)
+        right = _token_after(text, end)
+        if "@" in left or "@" in right:
+            kept = _wrapped_email(left, right, marker)
+            if kept is not None:
+                edits.append((start + len(kept), end, "", None))
+            continue
+        if not (any(c.isdigit() for c in left) and any(c.isdigit() for c in right)):
+            continue
+        if _wrapped_number(text, start, end, marker):
+            edits.append((start, end, "", None))
+    return edits
+
+
+def _token_before(text: str, index: int) -> str:
+    start = index
+    while start > 0 and not text[start - 1].isspace() and index - start < _MAX_STRETCH:
+        start -= 1
+    return text[start:index]
+
+
+def _token_after(text: str, index: int) -> str:
+    end = index
+    while end < len(text) and not text[end].isspace() and end - index < _MAX_STRETCH:
+        end += 1
+    return text[index:end]
+
+
+def _email_tld_ok(address: str) -> bool:
+    return address.rsplit(".", 1)[-1].lower() in _COMMON_TLDS
+
+
+def _wrapped_email(left: str, right: str, marker: str) -> str | None:
+    """The part of `marker` kept when left + right is an address across the break."""
+    ending = _PLAIN_EMAIL.search(left)
+    if ending is not None and ending.end() == len(left) and _email_tld_ok(ending.group()):
+        return None  # an address ends the line; the next line is something else
+    for kept in ("", marker) if marker == "-" else ("",):
+        joined = left + kept + right
+        cut = len(left) + len(kept)
+        for found in _PLAIN_EMAIL.finditer(joined):
+            if not found.start() < len(left) <= cut < found.end():
+                continue
+            after = joined[found.end() : found.end() + 1]
+            if (after and (after.isalnum() or after in "-_@")) or not _email_tld_ok(found.group()):
+                continue
+            return kept
+    return None
+
+
+def _stretch_start(text: str, index: int) -> int:
+    """Start of the stretch of letters, digits, spaces, `+` and `-` ending at index."""
+    start = index
+    while start > 0 and text[start - 1] in _WRAP_STRETCH and index - start < _MAX_STRETCH:
+        start -= 1
+    return start
+
+
+def _stretch_end(text: str, index: int) -> int:
+    end = index
+    while end < len(text) and text[end] in _WRAP_STRETCH and end - index < _MAX_STRETCH:
+        end += 1
+    return end
+
+
+def _wrapped_number(text: str, start: int, end: int, marker: str) -> bool:
+    """Whether the stretches either side of the break (text[start:end]) join into a valid
+    IBAN, card, SIN, NHS or Aadhaar number, or an international phone number."""
+    left_start = _stretch_start(text, start)
+    right_end = _stretch_end(text, end)
+    line_start = text.rfind("\n", 0, start) + 1
+    if not marker and text[line_start:left_start].strip() == "":
+        return False  # one number per line: a column
+    left = _NOT_ALNUM.sub("", text[left_start:start])
+    right = _NOT_ALNUM.sub("", text[end:right_end])
+    if _iban_across(left, right):
+        return True
+    digits_left = _TRAILING_DIGITS.search(left)
+    digits_right = _LEADING_DIGITS.match(right)
+    if digits_left is None or digits_right is None:
+        return False
+    digits = digits_left.group() + digits_right.group()
+    if _checksum_valid(digits):
+        return True
+    stretch = text[left_start:start].lstrip(" -")
+    if not stretch.startswith("+") or digits_left.start() != 0:
+        return False  # only digits after a + are a phone number for sure
+    return _valid_phone("+" + digits) and not _valid_phone("+" + digits_left.group())
+
+
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
+_TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
+_LEADING_DIGITS = re.compile(r"[0-9]+")
+_IBAN_START = re.compile(r"[A-Z]{2}[0-9]{2}")
+
+
+def _iban_across(left: str, right: str) -> bool:
+    joined = left + right
+    for found in _IBAN_START.finditer(joined, max(0, len(left) - 33), len(left)):
+        begin = found.start()
+        if begin and joined[begin - 1].isupper():
+            continue
+        stop = begin
+        while stop < len(joined) and (joined[stop].isdigit() or joined[stop].isupper()):
+            stop += 1
+        for finish in range(min(stop, begin + 34), max(begin + 15, len(left) + 1) - 1, -1):
+            if _iban_valid(joined[begin:finish]):
+                return True
+    return False
+
+
+def _iban_valid(value: str) -> bool:
+    rearranged = value[4:] + value[:4]
+    number = "".join(str(int(c, 36)) for c in rearranged)
+    return int(number) % 97 == 1
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def _nhs(digits: str) -> bool:
+    total = sum(int(c) * (10 - i) for i, c in enumerate(digits[:9]))
+    check = 11 - total % 11
+    return check != 10 and (check % 11) == int(digits[9])
+
+
+_VERHOEFF_D = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
+    (2, 3, 4, 0, 1, 7, 8, 9, 5, 6), (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
+    (4, 0, 1, 2, 3, 9, 5, 6, 7, 8), (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
+    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2), (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
+    (8, 7, 6, 5, 9, 3, 2, 1, 0, 4), (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+)  # fmt: skip
+_VERHOEFF_P = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
+    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2), (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
+    (9, 4, 5, 3, 1, 2, 6, 8, 7, 0), (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
+    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5), (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
+)  # fmt: skip
+
+
+def _verhoeff(digits: str) -> bool:
+    check = 0
+    for index, char in enumerate(reversed(digits)):
+        check = _VERHOEFF_D[check][_VERHOEFF_P[index % 8][int(char)]]
+    return check == 0
+
+
+def _checksum_valid(digits: str) -> bool:
+    """A card (Luhn, 13-19 digits), SIN (Luhn, 9), NHS (mod 11, 10) or Aadhaar
+    (Verhoeff, 12, not starting 0 or 1) number."""
+    size = len(digits)
+    if size == 9 or 13 <= size <= 19:
+        return _luhn(digits)
+    if size == 10:
+        return _nhs(digits)
+    if size == 12:
+        return digits[0] not in "01" and _verhoeff(digits)
+    return False
+
+
+def _valid_phone(number: str) -> bool:
+    import phonenumbers  # loaded on first use: rarely needed, and not small
+
+    if not 8 <= len(number) <= 16:
+        return False
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(number)))
+    except phonenumbers.NumberParseException:
+        return False
+
+
 # --- obfuscated e-mail ----------------------------------------------------------------
 
 _H = r"[ \t]"
 _OPEN, _CLOSE = r"[\[({<]", r"[\])}>]"
-_AT_BRACKET = rf"{_H}*{_OPEN}{_H}*(?i:at){_H}*{_CLOSE}{_H}*"
-_DOT_BRACKET = rf"{_H}*{_OPEN}{_H}*(?i:dot){_H}*{_CLOSE}{_H}*"
+# "[at]" or "[@]", "(dot)" or "(.)": the symbol in brackets is the word in brackets.
+_AT_BRACKET = rf"{_H}*{_OPEN}{_H}*(?:(?i:at)|@){_H}*{_CLOSE}{_H}*"
+_DOT_BRACKET = rf"{_H}*{_OPEN}{_H}*(?:(?i:dot)|\.){_H}*{_CLOSE}{_H}*"
 _AT_WORD = rf"{_H}+(?i:at){_H}+"
 _DOT_WORD = rf"{_H}+(?i:dot){_H}+"
 _AT_SPACED = rf"{_H}+@{_H}+"  # both sides: "apply @pytest.fixture" is no address
@@ -528,7 +902,7 @@ _AT_PLAIN = re.compile(rf"{_AT_BRACKET}|{_AT_SPACED}|@")
 _AT_ANY = re.compile(rf"{_AT_BRACKET}|{_AT_WORD}|{_AT_SPACED}|@")
 # The local part is matched on the reversed text from the @ backwards: anchored, cheap.
 _DOT_REVERSED = (
-    rf"(?:{_H}*{_CLOSE}{_H}*(?i:tod){_H}*{_OPEN}{_H}*|{_H}+(?i:tod){_H}+|{_H}+\.{_H}+|\.)"
+    rf"(?:{_H}*{_CLOSE}{_H}*(?:(?i:tod)|\.){_H}*{_OPEN}{_H}*|{_H}+(?i:tod){_H}+|{_H}+\.{_H}+|\.)"
 )
 _LAST_LABEL = re.compile(r"[A-Za-z0-9\-]+\Z")
 # TLDs an address written with bare `at` and `dot` words may end in.
@@ -542,9 +916,10 @@ _COMMON_TLDS = frozenset(
 )  # fmt: skip
 _LOCAL_REVERSED = re.compile(rf"{_LOCAL_PART}(?:{_DOT_REVERSED}{_LOCAL_PART})*(?![\w.%+\-@])")
 _DOMAIN = re.compile(rf"{_LABEL}(?:{_DOT}{_LABEL})+(?![\w\-@])")
-_BRACKET_AT = re.compile(rf"{_OPEN}{_H}*(?i:at){_H}*{_CLOSE}")
-_DOT_WORD_ANYWHERE = re.compile(rf"{_H}(?i:dot){_H}|{_OPEN}{_H}*(?i:dot){_H}*{_CLOSE}")
+_BRACKET_AT = re.compile(rf"{_OPEN}{_H}*(?:(?i:at)|@){_H}*{_CLOSE}")
+_DOT_WORD_ANYWHERE = re.compile(rf"{_H}(?i:dot){_H}|{_OPEN}{_H}*(?:(?i:dot)|\.){_H}*{_CLOSE}")
 _DOT_SEPARATOR = re.compile(rf"{_DOT_BRACKET}|{_DOT_WORD}|{_DOT_SPACED}")
+_QUERY_SEPARATORS = frozenset("=?&/")
 _PLAIN_EMAIL = re.compile(
     rf"{_LOCAL_PART}(?:\.{_LOCAL_PART})*@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,}}"
 )
@@ -576,7 +951,14 @@ def _join_email(text: str) -> list[_Edit]:
             pieces.append((at.start(), at.end(), "@"))
         pieces += [(m.start(), m.end(), ".") for m in _DOT_SEPARATOR.finditer(text, *domain.span())]
         if not pieces:
-            continue  # a plain address: nothing to do
+            # A plain address; after `?to=`, `&cc=` or a path's `/`, Presidio's address
+            # pattern takes the URL along and its domain check then rejects the whole:
+            # the view writes that separator as a space.
+            before = local_span[0] - 1
+            if before >= 0 and text[before] in _QUERY_SEPARATORS:
+                edits.append((before, before + 1, " ", None))
+                done = domain.end()
+            continue
         last_label = _LAST_LABEL.search(domain.group())
         tld = last_label.group().lower() if last_label else ""
         written_at = at.group().strip(" \t").lower()
@@ -615,12 +997,13 @@ _DIGIT_WORDS = {
 }
 _DIGIT_WORD = r"(?:zero|one|two|three|four|five|six|seven|eight|nine|oh|o)"
 _SPELLED = rf"(?:(?:double|triple)[ \t-]+)?{_DIGIT_WORD}"
-_SPELLED_SEPARATOR = rf"(?:{_H}*[,-]{_H}*|{_H}+(?:and{_H}+)?)"
-_SPELLED_RUN_BODY = rf"\b{_SPELLED}(?:{_SPELLED_SEPARATOR}{_SPELLED}\b){{2,}}"
+_SPELLED_SEPARATOR = rf"(?:{_H}*[,;/-]{_H}*|{_H}+(?:and{_H}+)?)"
+# A leading "plus" is the + of an international phone number.
+_SPELLED_RUN_BODY = rf"(?:\bplus{_H}+)?\b{_SPELLED}(?:{_SPELLED_SEPARATOR}{_SPELLED}\b){{2,}}"
 # On lower-cased text, with a first-letter check before the word boundary (3x faster).
-_SPELLED_RUN = re.compile(rf"(?=[zotfsend])(?:{_SPELLED_RUN_BODY})")
+_SPELLED_RUN = re.compile(rf"(?=[zotfsendp])(?:{_SPELLED_RUN_BODY})")
 _SPELLED_RUN_ANY_CASE = re.compile(rf"(?i){_SPELLED_RUN_BODY}")
-_SPELLED_TOKEN = re.compile(rf"(?i)\b(?:(double|triple)[ \t-]+)?({_DIGIT_WORD})\b")
+_SPELLED_TOKEN = re.compile(rf"(?i)\b(?:(plus)|(?:(double|triple)[ \t-]+)?({_DIGIT_WORD}))\b")
 _PRECHECK_WORDS = (
     *("zero", "oh", "one", "two", "three"),
     *("four", "five", "six", "seven", "eight", "nine"),
@@ -630,7 +1013,8 @@ _REPEAT = {"double": 2, "triple": 3}
 
 def _spelled_digits(text: str, minimum: int) -> list[_Edit]:
     """Runs of spelled digits (zero/oh/o, one..nine, any case; `double five` is 55,
-    `triple five` 555) separated by spaces, commas, hyphens or `and` become digits when
+    `triple five` 555; a leading `plus` is +) separated by spaces, commas, semicolons,
+    slashes, hyphens or `and` become digits when
     they are at least `minimum` digits long; each digit maps to its word (both digits of
     `double five` to the two words). Shorter runs stay words ("one of the two")."""
     lowered = text.lower()
@@ -645,22 +1029,30 @@ def _spelled_digits(text: str, minimum: int) -> list[_Edit]:
     for run in runs:
         digits: list[str] = []
         spans: list[tuple[int, int]] = []
+        plus = 0
         for token in _SPELLED_TOKEN.finditer(text, run.start(), run.end()):
-            repeat = _REPEAT.get((token.group(1) or "").lower(), 1)
-            digits.extend(_DIGIT_WORDS[token.group(2).lower()] * repeat)
+            if token.group(1):
+                plus = 1
+                digits.append("+")
+                spans.append(token.span())
+                continue
+            repeat = _REPEAT.get((token.group(2) or "").lower(), 1)
+            digits.extend(_DIGIT_WORDS[token.group(3).lower()] * repeat)
             spans.extend([token.span()] * repeat)
-        if len(digits) >= minimum:
+        if len(digits) - plus >= minimum:
             edits.append((run.start(), run.end(), "".join(digits), spans))
     return edits
 
 
 # --- split digits ---------------------------------------------------------------------
 
-_DIGIT_SEPARATOR = rf"(?:{_H}{{1,3}}|{_H}?(?:[-/|]|\r?\n){_H}?)"
+_DIGIT_SEPARATOR = rf"(?:{_H}{{1,3}}|{_H}?(?:[-/|._\u00b7]|\r?\n){_H}?)"
 _DIGIT_RUN = re.compile(rf"[0-9]+(?:{_DIGIT_SEPARATOR}[0-9]+)+")
 _DIGIT_GROUP = re.compile(r"[0-9]+")
 _NOT_DIGITS = re.compile(r"[^0-9]+")
-_DATE = re.compile(r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}|[0-9]{1,2}[-/][0-9]{1,2}[-/][0-9]{4}")
+_DATE = re.compile(r"[0-9]{4}([-/._])[0-9]{1,2}\1[0-9]{1,2}|[0-9]{1,2}([-/._])[0-9]{1,2}\2[0-9]{4}")
+# Separators rare between the digits of one number in text: a value spread with them.
+_RARE_SEPARATORS = frozenset({"_", "\u00b7"})
 # Group patterns of numbers written with single spaces the usual way (Presidio's
 # recognisers match these as they are): phone numbers, SSN, dates.
 _STANDARD_SPACED = frozenset(
@@ -721,7 +1113,9 @@ def _deliberate(text: str, start: int, end: int, groups: list[str], kinds: list[
         # A value spread inside a cell or line too, in even chunks (a 2-D table of
         # numbers has uneven ones); one number per cell or line is a row or column.
         even = len({len(g) for g in groups[:-1]}) == 1 or 2 * singles > len(groups)
-        return bool(distinct - {"pipe", "newline"}) and even
+        return bool(distinct - {"pipe", "newline"} - {".", *_RARE_SEPARATORS}) and even
+    if distinct & {".", *_RARE_SEPARATORS} or (distinct == {"/"} and 2 * singles <= len(groups)):
+        return _spread_with_punctuation(text, start, end, groups, distinct)
     if len(distinct) > 1:
         return _DATE.search(text, start, end) is None
     if 2 * singles > len(groups):
@@ -738,10 +1132,28 @@ def _deliberate(text: str, start: int, end: int, groups: list[str], kinds: list[
     return False
 
 
+def _spread_with_punctuation(
+    text: str, start: int, end: int, groups: list[str], distinct: set[str]
+) -> bool:
+    """One unspaced separator all along: `_` or a middle dot in 3+ groups (not Python's
+    `1_000_000`), `.` or `/` in 5+ groups, or 4+ after a `+`, at most one of them a
+    single digit (not a date, version, IP address, OID or fraction)."""
+    if len(distinct) > 1 or _enumeration(groups) or _DATE.search(text, start, end):
+        return False  # "1.25 1.50", "0_1_2_3", "2024_01_15"
+    (separator,) = distinct
+    lengths = [len(g) for g in groups]
+    if separator in _RARE_SEPARATORS:
+        thousands = lengths[0] <= 3 and set(lengths[1:]) == {3}
+        return len(groups) >= 3 and not (separator == "_" and thousands)
+    plus = text[start - 1 : start] == "+"
+    singles = lengths.count(1)
+    return (len(groups) >= 5 or (plus and len(groups) >= 4)) and singles <= 1
+
+
 def _join_split_digits(text: str, minimum: int) -> list[_Edit]:
     """A run of digit groups becomes one digit string when it has `minimum` to 19 digits
     (longer runs are data), groups of at most 4 digits, separators of at most 3
-    characters (1-3 spaces or tabs, or one of `- / |` or a line break with at most a space
+    characters (1-3 spaces or tabs, or one of `- / | . _ ·` or a line break with at most a space
     either side), is not glued to a token (a letter, digit or `_` next to it, or `-/|`
     and then one: "S-1-5-32"), nor to a decimal or time (`.,:/` before it, or after it
     followed by a digit), has no tab (TSV) and no one-sided punctuation (" -10" is a
@@ -756,13 +1168,16 @@ def _join_split_digits(text: str, minimum: int) -> list[_Edit]:
     - mixed separators (`555 123-4567`), unless it holds a date (`2024-01-15 2024-02-01`),
     - mostly single-digit groups (`4 1 1 1 ...`), unless they count up or down by one
       (`0 1 2 3 4 5 6 7`: an enumeration),
+    - one unspaced `_` or middle dot all along in 3+ groups (`437_87_00_70`, not
+      `1_000_000`), or `.` or `/` in 5+ groups, 4+ after a `+`, at most one of one digit
+      (`529.518.59.37.83.26.91`; not dates, versions, IP addresses or OIDs),
     - spaces in an irregular group pattern of 13+ digits (`41 1111 11 111 1111`) that is
       not a standard one (3-3-4, 3-2-4, 2-4-4, 3-4-4, 1-3-3-4, 3-4, dates 2-2-4, 4-2-2)
       nor thousands (`1 099 000`); equal groups are rows of numbers (`2023 2024 2025`),
       shorter irregular runs are national phone formats, and a leading `+` is an
       international phone number.
 
-    Dots and commas end a run (decimals, versions, IP addresses, thousands, lists);
+    Commas end a run (thousands, lists), and so do dots but in the forms above;
     several spaces count as one (aligned table columns). Standard formats
     (`4111 1111 1111 1111`, `555-123-4567`, `078-05-1120`, `078 05 1120`,
     `+44 20 7946 0958`) stay as written: Presidio matches them. Digits map to

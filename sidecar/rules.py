@@ -35,6 +35,7 @@ _VERSION = re.compile(r"[vV]?\d+(?:\.\d+){2,}(?:[-+][0-9A-Za-z.\-]+)?|[vV]\d+\.\
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HASH = re.compile(r"(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{7,128}")
 _LETTER = re.compile(r"[A-Za-z]")
+_ISO_DATE = re.compile(r"(?:19|20)\d\d-[01]\d-[0-3]\d")
 _DOTTED_PHONE = re.compile(r"\+?\d{2,4}(?:\.\d{2,4}){2,4}")
 _DOTTED_DATE = re.compile(
     r"(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:19|20)?\d\d"
@@ -93,14 +94,16 @@ def plausible_ner(text: str, finding: Finding) -> bool:
     return any(w in known for w in folded)
 
 
-def _trimmed(text: str, finding: Finding) -> Finding:
-    """Presidio's URL pattern takes surrounding quotes and brackets along; drop them."""
+def _trimmed(text: str, finding: Finding, wrappers: Iterable[str]) -> Finding:
+    """Without surrounding white space (the NER model's spans often end in line breaks)
+    or, for URLs, the quotes and brackets Presidio's pattern takes along."""
+    strip = set(wrappers)
     start, end = finding.start, finding.end
-    while start < end and text[start] in _URL_WRAPPERS:
+    while start < end and (text[start].isspace() or text[start] in strip):
         start += 1
-    while end > start and text[end - 1] in _URL_WRAPPERS:
+    while end > start and (text[end - 1].isspace() or text[end - 1] in strip):
         end -= 1
-    if (start, end) == (finding.start, finding.end) or start == end:
+    if (start, end) == (finding.start, finding.end):
         return finding
     return Finding(finding.entity, start, end, finding.score)
 
@@ -129,6 +132,16 @@ def _looks_like_full_name(label: str) -> bool:
         if label[:cut] in given and (label[cut:] in surnames or label[cut:] in given):
             return True
     return False
+
+
+def _continues(text: str, index: int, step: int) -> bool:
+    """Does a digit run go on at `index` (next to a value): "9055" in "10.0.17146.9055"?"""
+    if not 0 <= index < len(text):
+        return False
+    if text[index].isalnum():
+        return True
+    after = index + step
+    return text[index] in ".," and 0 <= after < len(text) and text[after].isdigit()
 
 
 def _is_ip(token: str) -> bool:
@@ -195,9 +208,8 @@ class PrecisionRules:
         """The findings that are personal data by these rules."""
         kept = []
         for finding in findings:
-            if finding.entity == "URL":
-                finding = _trimmed(text, finding)
-            if self._keep(text, finding):
+            finding = _trimmed(text, finding, _URL_WRAPPERS if finding.entity == "URL" else "")
+            if finding.end > finding.start and self._keep(text, finding):
                 kept.append(finding)
         return kept
 
@@ -229,9 +241,15 @@ class PrecisionRules:
             outside = text[start : finding.start] + text[finding.end : end]
             if _LETTER.search(outside):
                 return True
-            if (start < finding.start and text[finding.start - 1].isalnum()) or (
-                end > finding.end and text[finding.end].isalnum()
-            ):
+            if _continues(text, finding.start - 1, -1) or _continues(text, finding.end, 1):
+                return True
+        if finding.entity == "PHONE_NUMBER":
+            value = text[finding.start : finding.end]
+            # Fewer than seven digits is no phone number anywhere (amounts, timeouts,
+            # "169/12"); a phone never holds a date or a bracket pair.
+            if sum(c.isdigit() for c in value) < 7 or _ISO_DATE.search(value):
+                return True
+            if "[" in value or "]" in value:
                 return True
         if self._order_cue is not None:
             before = text[_line_start(text, start, 40) : start]

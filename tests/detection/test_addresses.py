@@ -50,6 +50,70 @@ POSITIVES = [
     ("221b baker street", ["221b baker street"]),
     ("221B BAKER STREET", ["221B BAKER STREET"]),
     ("Ort: Köln", ["Köln"]),
+    # USPS suffixes that are ordinary words, confirmed by a following city / a label
+    ("8063 Anthony Springs, Port Richardside", ["8063 Anthony Springs", "Port Richardside"]),
+    ("Address: 1703 Justin Villages", ["1703 Justin Villages"]),
+    ("3190 Joshua Isle Suite 896", ["3190 Joshua Isle Suite 896"]),
+    # UK flat / studio lines without a house number
+    ("Home: Flat 9 Simon Neck, Jayneton, RG5 7HN", ["Flat 9 Simon Neck", "Jayneton", "RG5 7HN"]),
+    ("Studio 83V Hilary Drives, Louismouth", ["Studio 83V Hilary Drives", "Louismouth"]),
+    # "Port ..." towns; state + ZIP after a city the rules reject still counts after a street
+    ("12 Main Street, Port Pamela, NY 04182", ["12 Main Street", "Port Pamela", "04182"]),
+    # JSON / code key-value pairs
+    (
+        '{"street": "Elizadreef 85", "postcode": "4857 XH", "city": "Fleringen"}',
+        ["Elizadreef 85", "4857 XH", "Fleringen"],
+    ),
+    ('postal_code = "90210"', ["90210"]),
+    ('"address": "rue Philippe",', ["rue Philippe"]),
+    # French line without a number, before postcode + city
+    (
+        "at avenue de Blot, 33472 Saint Alain instead",
+        ["avenue de Blot", "33472", "Saint Alain"],
+    ),
+    # postcode right after a street line, no city
+    ("nobody was home at Levibaan 366, 2352 ZA.", ["Levibaan 366", "2352 ZA"]),
+    ("nobody was home at Wielochgasse 80-76, 76626.", ["Wielochgasse 80-76", "76626"]),
+    # Dutch -baan / -boulevard, "'s-" towns, hyphenated German "-Ring"
+    (
+        "Nickboulevard 25, 4641 BH 's-Heerenberg",
+        ["Nickboulevard 25", "4641 BH", "'s-Heerenberg"],
+    ),
+    ("Alf-Barkholz-Ring 9/7, 80056 Magdeburg", ["Alf-Barkholz-Ring 9/7", "80056", "Magdeburg"]),
+    # Italian / Spanish types and unit parts
+    (
+        "Indirizzo: Canale Gemma, 7 Piano 9, 43011 Roncole Verdi",
+        ["Canale Gemma, 7 Piano 9", "43011", "Roncole Verdi"],
+    ),
+    ("Rotonda Ziani, 3 Appartamento 64", ["Rotonda Ziani, 3 Appartamento 64"]),
+    (
+        "Dirección: Pasadizo de Yéssica Molina 99 Puerta 3, 43619 Málaga",
+        ["Pasadizo de Yéssica Molina 99 Puerta 3", "43619", "Málaga"],
+    ),
+    # a City column in a table
+    (
+        "| Name | City | Stage |\n|---|---|---|\n| Ann Lee | Bussi Officine | Won |",
+        ["Bussi Officine"],
+    ),
+    ("name,city,zip\nBob,Leeds,LS1\nAl,N/A,x", ["Leeds"]),
+    # "North ..." after a street line is a town, not a unit "No rth"
+    (
+        "9 Archer Fords, North Janeburgh, FK45 4UE",
+        ["9 Archer Fords", "North Janeburgh", "FK45 4UE"],
+    ),
+    # more city cues
+    ("Comment: relocation to East Samuelbury.", ["East Samuelbury"]),
+    ("i studied in Verderio Inferiore and", ["Verderio Inferiore"]),
+    # Polish, Brazilian and Portuguese shapes
+    (
+        "Adres: ul. Marszałkowska 12/5, 00-950 Warszawa",
+        ["ul. Marszałkowska 12/5", "00-950", "Warszawa"],
+    ),
+    ("Rua das Flores, 123, 01310-100 São Paulo", ["Rua das Flores, 123", "01310-100", "São Paulo"]),
+    (
+        "Avenida da Liberdade 110, 1250-146 Lisboa",
+        ["Avenida da Liberdade 110", "1250-146", "Lisboa"],
+    ),
 ]
 
 
@@ -78,6 +142,27 @@ NEGATIVES = [
     "def _city_span(self, text: str, start: int, city: str) -> Finding:",
     'CITY_CUES = ("lives in X")',
     "Send the address to Maria Garcia and Barack Obama",
+    # ordinary-word suffixes without address evidence
+    "I have 3 Red Lights and 2 Blue Mountains today",
+    "We scored 12 Union Points in the game",
+    "The Studio 5 Light Show starts now",
+    # labels whose value is not a street line
+    "IP address: 10.0.0.1",
+    "Email address: john@example.com",
+    "address: server 2 primary",
+    "Address: TBD",
+    # a French type word without postcode + city after it
+    "take place Monday, then rue Paris",
+    "listening on port 8080, NY 10001",
+    # port + number is not a town
+    "Port 8080, Port 443 open",
+    # a table without a city column; a city column with non-city values
+    "| Name | Stage |\n|---|---|\n| Ann Lee | Won |",
+    "| Name | City |\n|---|---|\n| Ann Lee | n/a |\n| Bo | 12345 |",
+    "the bring 5 option",
+    "I studied in Computer Science",
+    "Smith et al. Nature 12 (2020)",
+    "Ran 12-345 Tests today",
 ]
 
 

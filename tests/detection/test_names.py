@@ -61,6 +61,40 @@ POSITIVES = [
     ("ANNA GREEN and anna lopez", ["ANNA GREEN", "anna lopez"]),
     ("i'm anna and this is fine", ["anna"]),
     ("Hi Madison,", ["Madison"]),
+    # greeting or sign-off that the name ends: unknown or word-like given names
+    ("Hello Nout,\n\nLovely to meet you", ["Nout"]),
+    ("Hi Grace, your appointment is confirmed", ["Grace"]),
+    ("Best, Destiny Hardy\n", ["Destiny Hardy"]),
+    ("Signed, Viraj Puri. National Insurance: x", ["Viraj Puri"]),
+    ("Thanks, Leanne.\n", ["Leanne"]),
+    ("Dear Raf Janssens,", ["Raf Janssens"]),
+    # field values, JSON / key=value, lists of attendees, CV headings, statements
+    ("Agent: Varenya Sampath.", ["Varenya Sampath"]),
+    ("Reporter: Triveni Okonkwo-Adeyemi (t@example.com)", ["Triveni Okonkwo-Adeyemi"]),
+    ("Account manager: Chandani Golla\nNotes: x", ["Chandani Golla"]),
+    ('{"customer": "Ekalinga Shroff", "street": "Main St 1"}', ["Ekalinga Shroff"]),
+    ('profile.update name="Devansh Ganesh-Dutt" phone="1"', ["Devansh Ganesh-Dutt"]),
+    (
+        "Attendees: Alison Jones, Edhitha Jhaveri and Tadeusz Nowak",
+        ["Alison Jones", "Edhitha Jhaveri", "Tadeusz Nowak"],
+    ),
+    ("CURRICULUM VITAE\n\nKALPIT SHERE\nBorn 1990", ["KALPIT SHERE"]),
+    ("2024-12-03  SEPA TRANSFER FROM OMKAAR RAMASWAMY     +EUR 3.00", ["OMKAAR RAMASWAMY"]),
+    ("Name: da Silva, Patrizia\nE-mail: x", ["da Silva, Patrizia"]),
+    ("Name: Köhler, Liesa\n", ["Köhler, Liesa"]),
+    ("Account manager: Mitesh N'Diaye\n", ["Mitesh N'Diaye"]),
+    # parenthesised speakers, verb cues
+    ("[00:06:36] Agent (Callum): Thank you for calling", ["Callum"]),
+    ("you're speaking with Callum.", ["Callum"]),
+    ("you can reach René at rene@example.com", ["René"]),
+    # alternating case hides a name
+    ("This is aDèLe rObErT writing.", ["aDèLe rObErT"]),
+    # other mentions of a name found elsewhere in the text
+    (
+        "Attendees: Edhitha Jhaveri\nAlison owns the notes, Edhitha the call.",
+        ["Edhitha Jhaveri", "Edhitha"],
+    ),
+    ("Hi Iris,\nyes. Iris: ok", ["Iris", "Iris"]),
 ]
 
 
@@ -111,6 +145,20 @@ NEGATIVES = [
     "city: str, name: str",
     "(UK NINO, Spanish NIF)",
     "gar gay",
+    "Hello World, hi",
+    "Thanks, Will do.",
+    "Note (Important): read this",
+    "Bank account (IBAN): GB00",
+    "Dear Customer Service,",
+    "Best, Support Team\n",
+    "Agent: Mozilla/5.0 (X11)",
+    "Reporter: build bot",
+    "contact=anna.smith(at)example(dot)org",
+    "TRANSFER FROM SAVINGS ACCOUNT     +EUR 10.00",
+    "Attendees: everyone in sales",
+    "Run it on GitHub, LinkedIn and YouTube",
+    "Name: Billing, Support\n",
+    "Customer: Acme, Inc\n",
 ]
 
 
@@ -128,6 +176,18 @@ def test_exact_spans(recognizer: NameRecognizer) -> None:
     ]
     assert text[9:17] == "Jane Doe"
     assert text[36:56] == "Pádraig van der Berg"
+
+
+def test_repeats_skip_places_and_dates(recognizer: NameRecognizer) -> None:
+    text = "Hi Megan,\nthe parcel went to Lake Megan, NY on 26 Jan 2024."
+    assert _values(recognizer, text) == ["Megan"]
+    text = "Attendees: Jan Kowalski\nDue 26 Jan 2024."
+    assert _values(recognizer, text) == ["Jan Kowalski"]
+
+
+def test_repeats_skip_word_names_at_sentence_start(recognizer: NameRecognizer) -> None:
+    text = "Hi Grace,\nthanks. Grace periods apply. Ask Grace later."
+    assert _values(recognizer, text) == ["Grace", "Grace"]
 
 
 def test_possessive_not_in_span(recognizer: NameRecognizer) -> None:

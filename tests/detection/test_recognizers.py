@@ -128,6 +128,17 @@ def test_iban_valid_checksum_detected(
 
 
 @pytest.mark.parametrize("value", [v for _, v in IBANS_VALID], ids=[i for i, _ in IBANS_VALID])
+def test_iban_followed_by_a_word_detected(
+    detector: PresidioDetector, shipped_policies: Policies, value: str
+) -> None:
+    """In a log line the next word follows at once ("iban=<value> amount=..."): Presidio's
+    case-insensitive pattern runs into it and fails the checksum; ours stops at the
+    country's length."""
+    text = f"INFO payout.created iban={value} amount=12.50 ref=INV-1"
+    _assert_found(detector, shipped_policies, text, value, "IBAN_CODE")
+
+
+@pytest.mark.parametrize("value", [v for _, v in IBANS_VALID], ids=[i for i, _ in IBANS_VALID])
 def test_iban_one_digit_changed_not_detected(
     detector: PresidioDetector, shipped_policies: Policies, value: str
 ) -> None:

@@ -110,11 +110,11 @@ class Recognizer(_Model):
 _PHONE_REGION = r"^[A-Z]{2}$"
 _DEFAULT_DATE_CUES = (
     "born", "birth", "birthday", "birthdate", "dob", "d.o.b", "date of birth", "died",
-    "deceased", "death", "admitted", "admission", "discharged", "visit", "visited", "seen",
+    "deceased", "death", "admitted", "admission", "discharged", "visit", "visited",
     "diagnosed", "surgery", "operated", "consultation", "examined", "referred",
     "vaccinated", "follow-up", "resigned", "retired", "dismissed", "probation",
-    "appointment", "hired", "hire date", "start date", "started on", "starting", "joined",
-    "employed since", "effective", "terminated", "leaving date", "age",
+    "appointment", "hired", "hire date", "start date", "employed since", "terminated",
+    "leaving date",
     # German, French, Spanish, Italian, Dutch records
     "geboren", "geburtsdatum", "né", "née", "naissance", "nacimiento", "nacido", "nacida",
     "nascita", "nato", "nata", "geboortedatum", "assunzione", "alta", "eintritt",
@@ -123,6 +123,7 @@ _DEFAULT_DATE_CUES = (
 _DEFAULT_ORDER_CUES = (
     "order", "invoice", "tracking", "shipment", "parcel", "ref", "reference", "ticket",
     "build", "case", "po", "sku", "serial", "part", "item", "transaction id", "txn",
+    "commit", "sha", "checksum", "digest",
     "request id", "trace", "job", "run", "release", "version", "isbn", "issue", "pr",
 )  # fmt: skip
 

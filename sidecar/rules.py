@@ -35,6 +35,8 @@ _VERSION = re.compile(r"[vV]?\d+(?:\.\d+){2,}(?:[-+][0-9A-Za-z.\-]+)?|[vV]\d+\.\
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HASH = re.compile(r"(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{7,128}")
 _LETTER = re.compile(r"[A-Za-z]")
+# A record id compared or assigned in code or SQL: "WHERE id = 3500491955", "user_id=..."
+_CODE_ID = re.compile(r"(?i)(?:\bid|_id|Id)\s*(?:=|==|:=)\s*['\"]?$")
 _ISO_DATE = re.compile(r"(?:19|20)\d\d-[01]\d-[0-3]\d")
 _DOTTED_PHONE = re.compile(r"\+?\d{2,4}(?:\.\d{2,4}){2,4}")
 _DOTTED_DATE = re.compile(
@@ -253,7 +255,7 @@ class PrecisionRules:
                 return True
         if self._order_cue is not None:
             before = text[_line_start(text, start, 40) : start]
-            if self._order_cue.search(before):
+            if self._order_cue.search(before) or _CODE_ID.search(before):
                 return True
         return False
 

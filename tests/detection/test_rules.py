@@ -32,6 +32,7 @@ def _kept(text: str, value: str, entity: str, rules: PrecisionRules = DEFAULT) -
         ("12/03/1981 (DOB) on file", "12/03/1981"),
         ("Admitted 2024-02-02 with chest pain", "2024-02-02"),
         ("Hire date: 2019-07-01, grade 7", "2019-07-01"),
+        ("Patient seen at the clinic, visit 2024-02-02", "2024-02-02"),
         ("Date of birth: 12.09.1949", "12.09.1949"),
         ("What is the date of birth on file?\n[00:03:01] Caller: It's 1971-03-28.", "1971-03-28"),
         ("Fecha de nacimiento: 03/04/1948", "03/04/1948"),
@@ -49,11 +50,14 @@ def test_dates_tied_to_a_person_are_kept(text: str, value: str) -> None:
         ("2024-01-05T10:22:01.123Z INFO started worker", "2024-01-05T10:22:01.123Z"),
         ("## 2.4.0 (2024-03-18)\n- fix: retry on timeout", "2024-03-18"),
         ("The invoice was issued on 4 March 2024.", "4 March 2024"),
+        ("Effective 2024-05-01 the old endpoint is removed.", "2024-05-01"),
+        ("device last seen 2024-05-01 10:00", "2024-05-01"),
         # A cue two lines up does not reach this date; one line up only reaches a date
         # early on its line.
         ("born in the cloud\nrelease train\n2024-06-01 deploy", "2024-06-01"),
         (
-            "born in the cloud\nthe release train left the station, twelve minutes late, on 2024-06-01",
+            "born in the cloud\nthe release train left the station, twelve minutes late,"
+            " on 2024-06-01",
             "2024-06-01",
         ),
         # "age" is a cue word, "page" and "usage" are not.
@@ -141,6 +145,12 @@ def test_public_urls_are_dropped(url: str) -> None:
         # Fewer than seven digits: an amount or a timeout, not a phone.
         ("one bill per workspace: EUR 3642.11 a month", "3642.11", "PHONE_NUMBER"),
         ("read_timeout_ms: 1698", "1698", "PHONE_NUMBER"),
+        (
+            "UPDATE orders SET status = 'shipped' WHERE id = 3500491955;",
+            "3500491955",
+            "PHONE_NUMBER",
+        ),
+        ("fix in the cache layer (build 71062, commit 0194404)", "0194404", "PHONE_NUMBER"),
     ],
 )
 def test_lookalikes_are_dropped(text: str, value: str, entity: str) -> None:

@@ -110,12 +110,19 @@ def _trimmed(text: str, finding: Finding, wrappers: Iterable[str]) -> Finding:
     return Finding(finding.entity, start, end, finding.score)
 
 
+_PROFILE_CUE = re.compile(
+    r"(?i)\b(?:profile|portfolio|home\s?page|website|personal\s+(?:site|page)|blog|linkedin"
+    r"|github|gitlab|twitter|mastodon|instagram|facebook)\b[\"']?\s*(?:is\s+at|at|:|=)?\s*[\"']?$"
+)
 _URL_WRAPPERS = frozenset("\"'<>()[]{},;")
 _HOST = re.compile(r"(?i)(?:[a-z][a-z0-9+.\-]*://)?(?:www\.)?([^/?#:@\s]+)")
 
 
 def _personal_url(text: str, finding: Finding) -> bool:
     if _PERSONAL_URL.search(text, finding.start, finding.end):
+        return True
+    # Introduced as someone's page: "portfolio is at ...", "linkedin": "...", "GitHub ...".
+    if _PROFILE_CUE.search(text[_line_start(text, finding.start, 32) : finding.start]):
         return True
     # A personal home page: the site's name is a person's ("janedoe.dev", "jane-doe.me").
     host = _HOST.match(text, finding.start, finding.end)
@@ -125,13 +132,20 @@ def _personal_url(text: str, finding: Finding) -> bool:
 
 
 def _looks_like_full_name(label: str) -> bool:
+    """A site name made of a given name and more: "jane-roe", "janeroe", "benjaminpant"."""
     given = gazetteers.given_names()
     surnames = gazetteers.surnames()
     parts = [p for p in label.split("-") if p]
     if len(parts) >= 2:
-        return parts[0] in given and (parts[-1] in surnames or parts[-1] in given)
+        return parts[0] in given and len(parts[1]) >= 2
+    if gazetteers.is_english_word(label):
+        return False
     for cut in range(3, len(label) - 2):
-        if label[:cut] in given and (label[cut:] in surnames or label[cut:] in given):
+        if label[:cut] not in given:
+            continue
+        rest = label[cut:]
+        # A longer given name, or any given name with a known name after it.
+        if cut >= 4 or rest in surnames or rest in given or rest[:4] in surnames:
             return True
     return False
 

@@ -94,10 +94,23 @@ def test_date_cues_are_configurable() -> None:
         "https://example.edu/~jroe/",
         "https://roberthoffmann.dev",
         "https://www.jane-roe.me/about",
+        "https://benjaminpant.dev",
     ],
 )
 def test_personal_urls_are_kept(url: str) -> None:
     assert _kept(f"see {url} for more", url, "URL")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The portfolio is at https://jr-works.net.",
+        '"linkedin": "https://jr-works.net"',
+        "GitHub https://jr-works.net",
+    ],
+)
+def test_urls_introduced_as_a_persons_page_are_kept(text: str) -> None:
+    assert _kept(text, "https://jr-works.net", "URL")
 
 
 def test_personal_urls_keep_their_quotes_out() -> None:

@@ -62,38 +62,69 @@ _PERSONAL_URL = re.compile(
 )
 
 
-# In a name or place these never occur; in identifiers, paths and markup they do.
+# In a name these never occur; in identifiers, paths and markup they do.
 _CODE_CHARS = re.compile(r"[0-9/\\=:_#@<>{}\[\]()|`$%*^~]")
+_PLACE_CODE_CHARS = re.compile(r"[\\=:_#@<>{}\[\]()|`$%*^~]")
+# Where a name starts inside a span the model ran too far back: name="Noémi Clément.
+_LEAD_IN = re.compile(r"""[="'<>(\[{|:]""")
+# House numbers ("221B", "4/9") and postcode halves ("SW1A", "3FS") are a place's digits.
+_HOUSE_NUMBER = re.compile(
+    r"(?:\d{1,5}[A-Za-z]?(?:/\d{1,4}[A-Za-z]?)?|[A-Z]{1,2}\d[A-Z\d]?|\d[A-Z]{2}),?"
+)
 _WORDS = re.compile(r"[^\W\d_]+")
 
 
-def plausible_ner(text: str, finding: Finding) -> bool:
-    """Is the NER model's PERSON or LOCATION label believable as a person's name or place?
+def plausible_ner(text: str, finding: Finding) -> Finding | None:
+    """The NER model's PERSON or LOCATION label, cut to what is believable, or None.
 
-    The small model labels product names ("Pixel Forge"), code ("java.lang"), ids
-    ("Shipment 1ZRT..."), and capitalised words ("Background", "Mark it as read") as
-    people. Names found by the name and address rules do not pass through here.
+    The small model's spans run over line ends ("Jane Roe\nNotes") and back into code
+    (`name="Jane Roe`): they are cut to the name's line and past the last quote or `=`.
+    It also labels product names ("Pixel Forge"), code ("java.lang"), ids ("Shipment
+    1ZRT..."), and capitalised words ("Background", "Mark it as read") as people; those
+    are dropped. Names found by the name and address rules do not pass through here.
     """
-    value = text[finding.start : finding.end]
-    if _CODE_CHARS.search(value):
-        return False
-    start, end = _token_around(text, finding.start, finding.end)
-    if "." in text[start:end].strip("."):  # java.lang, re.html: identifiers, not names
-        return False
+    start, end = finding.start, finding.end
+    newline = text.find("\n", start, end)
+    if newline >= 0:
+        end = newline
+    cut = _trimmed(text, Finding(finding.entity, start, end, finding.score), ".,;'\"")
+    lead_ins = [match.end() for match in _LEAD_IN.finditer(text, cut.start, cut.end)]
+    if lead_ins:
+        cut = _trimmed(text, Finding(finding.entity, lead_ins[-1], cut.end, cut.score), "")
+    value = text[cut.start : cut.end]
+    if not value:
+        return None
+    token_start, token_end = _token_around(text, cut.start, cut.end)
+    if "." in text[token_start:token_end].strip("."):  # java.lang, re.html: identifiers
+        return None
     words = _WORDS.findall(value)
-    if not words or not words[0][0].isupper():
-        return False
-    if finding.entity != "PERSON":
-        return len(words) > 1 or len(words[0]) > 2 or not words[0].isupper()
-    given = gazetteers.given_names()
+    if not words:
+        return None
     folded = [word.lower() for word in words]
+    known = gazetteers.all_given_names() | gazetteers.surnames()
+    if finding.entity != "PERSON":
+        if _PLACE_CODE_CHARS.search(value) or not words[0][0].isupper():
+            return None
+        # Digits only as house numbers ("Junitzplatz 4/9", "221B"): not "ea1b92a", "N5".
+        for token in value.split():
+            if any(c.isdigit() for c in token) and not _HOUSE_NUMBER.fullmatch(token):
+                return None
+        if len(words) == 1 and len(words[0]) <= 2 and value.isalpha():
+            return None  # "PO", "UK": too short to be a place of a person
+        return cut
+    if _CODE_CHARS.search(value):
+        return None
+    if not words[0][0].isupper() and not all(w in known for w in folded):
+        return None  # lower case: only when every word is a known name ("james cunningham")
+    given = gazetteers.given_names()
     ordinary = [gazetteers.is_english_word(w) and w not in given for w in folded]
     if all(ordinary):  # "Background", "Mark", "Pixel Forge": words, not names
-        return False
-    if len(folded) == 1:
-        return True
-    known = gazetteers.all_given_names() | gazetteers.surnames()
-    return any(w in known for w in folded)
+        return None
+    # Several words: a known name among them, or no ordinary word at all
+    # ("Maksymilian Müller-Lüdenscheidt" yes; "Globex Studio", "Lumen Desk" no).
+    if len(folded) == 1 or not any(ordinary) or any(w in known for w in folded):
+        return cut
+    return None
 
 
 def _trimmed(text: str, finding: Finding, wrappers: Iterable[str]) -> Finding:

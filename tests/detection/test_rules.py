@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from governance.policy import DateRules, Detection, LookalikeRules, UrlRules
 from sidecar.finding import Finding
-from sidecar.rules import PrecisionRules
+from sidecar.rules import PrecisionRules, plausible_ner
 
 DEFAULT = PrecisionRules(Detection(entities=("PERSON",)))
 
@@ -206,3 +206,64 @@ def test_rules_never_fail_and_only_drop(text: str, a: int, b: int) -> None:
     findings = [Finding(e, start, end, 0.5) for e in ("DATE_TIME", "URL", "PHONE_NUMBER")]
     kept = DEFAULT.apply(text, findings)
     assert set(kept) <= set(findings)
+
+
+def _plausible(text: str, value: str, entity: str) -> str | None:
+    start = text.index(value)
+    cut = plausible_ner(text, Finding(entity, start, start + len(value), 0.85))
+    return None if cut is None else text[cut.start : cut.end]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "expected"),
+    [
+        ("Name: Natasza Zębik\nNotes", "Natasza Zębik\nNotes", "Natasza Zębik"),
+        ('profile.update user_id=688 name="Noémi Clément"', 'name="Noémi Clément', "Noémi Clément"),
+        ("  (186, 'Mohini Bhavsar'),", "Mohini Bhavsar'", "Mohini Bhavsar"),
+        ("hey, my name is james cunningham", "james cunningham", "james cunningham"),
+        (
+            "Account manager: Maksymilian Müller-Lüdenscheidt",
+            "Maksymilian Müller-Lüdenscheidt",
+            "Maksymilian Müller-Lüdenscheidt",
+        ),
+    ],
+)
+def test_ner_person_spans_are_cut_to_the_name(text: str, value: str, expected: str) -> None:
+    assert _plausible(text, value, "PERSON") == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Caused by: java.lang.IllegalStateException", "java.lang"),
+        ("Shipment 1ZRTJWWM5150384491 left", "Shipment 1ZRTJWWM5150384491"),
+        ("Thank you for choosing Pixel Forge.", "Pixel Forge"),
+        ("Globex Studio adds offline mode", "Globex Studio"),
+        ("(Background on this error at: x)", "Background"),
+        ("Mark it as received in the app.", "Mark"),
+        ("primary colour is now #b469b2", "b469b2"),
+        (
+            "see https://docs.python.org/3/library/re.html",
+            "https://docs.python.org/3/library/re.html",
+        ),
+    ],
+)
+def test_ner_person_labels_on_words_and_code_are_dropped(text: str, value: str) -> None:
+    assert _plausible(text, value, "PERSON") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "keep"),
+    [
+        ("I now live at Plaza Charo Garriga 20", "Plaza Charo Garriga 20", True),
+        ("the parcel was left at Junitzplatz 4/9", "Junitzplatz 4/9", True),
+        ("5 Russell Groves, New Harry, W9 3FS", "W9 3FS", True),
+        ("it will be removed in 0.12.32b2", "0.12.32b2", False),
+        ("invoice INV-2023-99625 not loaded", "INV-2023", False),
+        ("due in 30 days; PO V2814881", "PO", False),
+        ("-- checksum 049351ec4e6b", "checksum", False),
+        ("build 48912, commit ea1b92a", "ea1b92a", False),
+    ],
+)
+def test_ner_location_labels(text: str, value: str, keep: bool) -> None:
+    assert (_plausible(text, value, "LOCATION") is not None) is keep

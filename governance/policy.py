@@ -177,7 +177,8 @@ class DeobfuscationRules(_Model):
     """Undo common ways of hiding values before detection; findings map to the original."""
 
     homoglyphs: bool = True  # Cyrillic/Greek look-alikes of Latin letters and digits
-    split_digits: bool = True  # "4 1 1 1 ...", values wrapped over lines or table cells
+    split_digits: bool = True  # "4 1 1 1 ...", "4111_1111_...", digits over odd separators
+    split_values: bool = True  # values wrapped over lines or split over table columns
     spelled_digits: bool = True  # "four one five ..."
     obfuscated_email: bool = True  # "jane [at] example [dot] com"
     encoded: bool = True  # base64, percent-encoded and HTML-entity segments

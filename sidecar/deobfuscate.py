@@ -48,7 +48,7 @@ import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -90,7 +90,7 @@ def deobfuscate(text: str, options: DeobfuscationOptions = _DEFAULT) -> Normaliz
         stages.append(_fold_homoglyphs)
     if options.split_values:
         stages.append(_join_table_parts)
-        stages.append(_join_wrapped)
+        stages.append(lambda t: _join_wrapped(t, options.min_joined_digits))
     if options.obfuscated_email:
         stages.append(_join_email)
     if options.spelled_digits:
@@ -542,14 +542,15 @@ def _fold_homoglyphs(text: str) -> list[_Edit]:
 # --- values split over table columns -------------------------------------------------
 
 # A column header naming one part of a field: "iban (1/2)", "card [2/3]", "phone part 1",
-# "ssn 2 of 2".
+# "ssn (2 of 2)".
 _PART_HEADER = re.compile(
     r"(?i)\s*(?P<base>\S(?:.*?\S)?)\s*"
     r"(?:[(\[]\s*(?:part\s*)?(?P<k1>[1-9])\s*(?:/|of)\s*(?P<n1>[1-9])\s*[)\]]"
-    r"|(?:part|pt\.?)\s*(?P<k2>[1-9])(?:\s*(?:/|of)\s*(?P<n2>[1-9]))?"
-    r"|(?P<k3>[1-9])\s*(?:/|of)\s*(?P<n3>[1-9]))\s*"
+    r"|(?:part|pt\.?)\s*(?P<k2>[1-9])(?:\s*(?:/|of)\s*(?P<n2>[1-9]))?)\s*"
 )
-_PART_PRECHECK = re.compile(r"(?i)[1-9]\s*(?:/|of)\s*[1-9]|\bp(?:ar)?t\.?\s*[1-9]")
+_PART_PRECHECK = re.compile(
+    r"(?i)[(\[]\s*(?:part\s*)?[1-9]\s*(?:/|of)\s*[1-9]\s*[)\]]|\bp(?:ar)?t\.?\s*[1-9]"
+)
 _CELL_DELIMITERS = ("|", "\t", ";", ",")  # the first one in the header line
 _VALUE_CELL = re.compile(r"[A-Za-z0-9 +\-./()@_]+")
 _INNER_SEPARATOR = re.compile(r"[ \-./()]+")
@@ -597,8 +598,8 @@ def _part_columns(headers: list[str]) -> list[tuple[int, int]]:
         if match is None:
             parsed.append(None)
             continue
-        k = match["k1"] or match["k2"] or match["k3"]
-        n = match["n1"] or match["n2"] or match["n3"]
+        k = match["k1"] or match["k2"]
+        n = match["n1"] or match["n2"]
         parsed.append((match["base"].lower(), int(k), int(n) if n else 0))
     runs = []
     index = 0
@@ -662,30 +663,72 @@ def _merged_cells(text: str, cells: list[tuple[int, int]]) -> list[_Edit]:
     if not all(part and _VALUE_CELL.fullmatch(part) for part in parts):
         return []
     joined = "".join(parts)
-    email = "@" in joined
-    if not email and sum(c.isdigit() for c in joined) < _MIN_PART_DIGITS:
+    if "@" in joined:  # an e-mail address: the parts side by side
+        return [(cells[n - 1][1], cells[n][0], "", None) for n in range(1, len(cells))]
+    digits = _NOT_DIGITS.sub("", joined)
+    if len(digits) < _MIN_PART_DIGITS:
         return []
     edits: list[_Edit] = []
-    for number, (a, b) in enumerate(cells):
-        if number:
-            edits.append((cells[number - 1][1], a, "", None))  # the delimiter
-        if not email:
+    if _checksum_valid(digits) or _iban_valid_text(_NOT_ALNUM.sub("", joined)):
+        # Compact: the value's own grouping may not survive the split (`5122-539` and
+        # `3-7949-2449` are a card in groups of four).
+        for number, (a, b) in enumerate(cells):
+            if number:
+                edits.append((cells[number - 1][1], a, "", None))
             edits.extend(
                 (m.start(), m.end(), "", None) for m in _INNER_SEPARATOR.finditer(text, a, b)
             )
+        return edits
+    # As written, the cells joined by the value's separator (`575 78 | 7383` is
+    # `575 78 7383`, `314- | 92-9198` is `314-92-9198`).
+    found = _GROUP_SEPARATOR.search(joined)
+    separator = found.group() if found else ""
+    for number in range(1, len(cells)):
+        before, after = parts[number - 1], parts[number]
+        glue = "" if before[-1] in " -." or after[0] in " -." else separator
+        edits.append((cells[number - 1][1], cells[number][0], glue, None))
     return edits
+
+
+_GROUP_SEPARATOR = re.compile(r"(?<=[0-9A-Za-z])[ \-.](?=[0-9A-Za-z])")
+
+
+def _iban_valid_text(value: str) -> bool:
+    return 15 <= len(value) <= 34 and _IBAN_START.match(value) is not None and _iban_valid(value)
 
 
 # --- values wrapped across lines ------------------------------------------------------
 
-# A line break inside a token, perhaps after a soft-break `=` (quoted-printable) or a
-# hyphen; the characters either side are checked in _join_wrapped.
-_WRAP = re.compile(r"(?<=[A-Za-z0-9@.])[=-]?\r?\n(?=[A-Za-z0-9@.])")
+# Characters a wrapped value has either side of the break.
+_WRAP_SIDE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz@.")
+
+
+def _wraps(text: str) -> Iterator[tuple[int, int, str]]:
+    """Line breaks inside a token: (start, end, mark), text[start:end] being the break
+    with a soft-break `=` or hyphen (the mark) and a space or tab before it."""
+    position = text.find("\n")
+    while position >= 0:
+        start = position
+        if start and text[start - 1] == "\r":
+            start -= 1
+        if start and text[start - 1] in " \t":
+            start -= 1
+        mark = ""
+        if start and text[start - 1] in "=-":
+            start -= 1
+            mark = text[start]
+        before = text[start - 1] if start else " "
+        after = text[position + 1] if position + 1 < len(text) else " "
+        if before in _WRAP_SIDE and after in _WRAP_SIDE:
+            yield start, position + 1, mark
+        position = text.find("\n", position + 1)
+
+
 _WRAP_STRETCH = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz +-")
 _MAX_STRETCH = 48
 
 
-def _join_wrapped(text: str) -> list[_Edit]:
+def _join_wrapped(text: str, minimum: int) -> list[_Edit]:
     """A value wrapped across lines, with or without a soft-break `=` or hyphen at the
     end of the first line, is joined (the break, and the `=` or hyphen, dropped) when
     the joined value is valid where neither part is:
@@ -699,13 +742,13 @@ def _join_wrapped(text: str) -> list[_Edit]:
       without a soft break the first line must hold more than the value (a label), as
       one number per line is a column.
 
-    Prose wraps ("well-\\nknown") and lines of numbers stay as they are."""
+    Prose wraps ("well-\\nknown") and lines of numbers stay as they are, and so do
+    numbers the split-digit rule joins (`4111 1111\\n1111 1111`)."""
     if "\n" not in text:
         return []
     edits: list[_Edit] = []
-    for match in _WRAP.finditer(text):
-        start, end = match.span()
-        marker = text[start] if text[start] in "=-" else ""
+    split: list[_Edit] | None = None
+    for start, end, marker in _wraps(text):
         left = _token_before(text, start)
         right = _token_after(text, end)
         if "@" in left or "@" in right:
@@ -713,25 +756,48 @@ def _join_wrapped(text: str) -> list[_Edit]:
             if kept is not None:
                 edits.append((start + len(kept), end, "", None))
             continue
-        if not (any(c.isdigit() for c in left) and any(c.isdigit() for c in right)):
+        if not any(c.isdigit() for c in left + right) and not (
+            left[-1:].isupper() and right[:1].isupper()
+        ):
             continue
         if _wrapped_number(text, start, end, marker):
-            edits.append((start, end, "", None))
+            if split is None:
+                split = _join_split_digits(text, minimum)
+            if not any(a < start and end <= b for a, b, _, _ in split):
+                edits.append((start, end, _wrap_glue(text, start, end, marker), None))
     return edits
 
 
+_LAST_GROUPS = re.compile(r"(?:([A-Za-z0-9]+)([ -]))?([A-Za-z0-9]+)\Z")
+
+
+def _wrap_glue(text: str, start: int, end: int, marker: str) -> str:
+    """What a wrap inside a number becomes: nothing inside a group (`+34 938 77\n74 49`,
+    `ES8\n7 0182 ...`); the number's separator after a whole group (a space before the
+    break, or a last group as long as the one before it: `4111 1111\n1111 1111`). A
+    quoted-printable soft break is always inside."""
+    if marker == "=":
+        return ""
+    if not marker and text[start] in " \t":
+        return " "
+    groups = _LAST_GROUPS.search(text, max(0, start - 48), start)
+    if groups and groups.group(1) and len(groups.group(1)) == len(groups.group(3)):
+        return groups.group(2)
+    return ""
+
+
+_TOKEN_END = re.compile(r"\S+\Z")
+_TOKEN_START = re.compile(r"\S+")
+
+
 def _token_before(text: str, index: int) -> str:
-    start = index
-    while start > 0 and not text[start - 1].isspace() and index - start < _MAX_STRETCH:
-        start -= 1
-    return text[start:index]
+    found = _TOKEN_END.search(text, max(0, index - _MAX_STRETCH), index)
+    return found.group() if found else ""
 
 
 def _token_after(text: str, index: int) -> str:
-    end = index
-    while end < len(text) and not text[end].isspace() and end - index < _MAX_STRETCH:
-        end += 1
-    return text[index:end]
+    found = _TOKEN_START.match(text, index, index + _MAX_STRETCH)
+    return found.group() if found else ""
 
 
 def _email_tld_ok(address: str) -> bool:
@@ -749,6 +815,8 @@ def _wrapped_email(left: str, right: str, marker: str) -> str | None:
         for found in _PLAIN_EMAIL.finditer(joined):
             if not found.start() < len(left) <= cut < found.end():
                 continue
+            if _PLAIN_EMAIL.fullmatch(joined, cut, found.end()):
+                continue  # a whole address on one line ("Acme Corp\njane@example.com")
             after = joined[found.end() : found.end() + 1]
             if (after and (after.isalnum() or after in "-_@")) or not _email_tld_ok(found.group()):
                 continue
@@ -776,37 +844,49 @@ def _wrapped_number(text: str, start: int, end: int, marker: str) -> bool:
     IBAN, card, SIN, NHS or Aadhaar number, or an international phone number."""
     left_start = _stretch_start(text, start)
     right_end = _stretch_end(text, end)
+    # Without a soft break, the first line must hold more than the value: one number
+    # per line is a column.
     line_start = text.rfind("\n", 0, start) + 1
-    if not marker and text[line_start:left_start].strip() == "":
-        return False  # one number per line: a column
-    left = _NOT_ALNUM.sub("", text[left_start:start])
-    right = _NOT_ALNUM.sub("", text[end:right_end])
-    if _iban_across(left, right):
+    labelled = bool(marker) or _NOT_IBAN_CHAR.search(text, line_start, start) is not None
+    left_alnum = _NOT_ALNUM.sub("", text[left_start:start])
+    if (
+        labelled
+        and not _iban_ends(left_alnum)
+        and _iban_across(left_alnum, _NOT_ALNUM.sub("", text[end:right_end]))
+    ):
         return True
-    digits_left = _TRAILING_DIGITS.search(left)
-    digits_right = _LEADING_DIGITS.match(right)
-    if digits_left is None or digits_right is None:
+    number_left = _NUMBER_BEFORE.search(text, left_start, start)
+    number_right = _NUMBER_AFTER.match(text, end, right_end)
+    if number_left is None or number_right is None:
         return False
-    digits = digits_left.group() + digits_right.group()
+    if not marker and not text[line_start : number_left.start()].strip():
+        return False
+    after = number_right.end()
+    if (after < len(text) and text[after].isalnum()) or _DATE.match(text, end):
+        return False  # the next line starts with a token or a date of its own
+    digits_left = _NOT_DIGITS.sub("", number_left.group())
+    digits_right = _NOT_DIGITS.sub("", number_right.group())
+    if marker != "=" and (_complete(digits_left) or _complete(digits_right)):
+        return False  # a whole value on one line: the other line holds something else
+    digits = digits_left + digits_right
     if _checksum_valid(digits):
         return True
-    stretch = text[left_start:start].lstrip(" -")
-    if not stretch.startswith("+") or digits_left.start() != 0:
+    if not number_left.group().startswith("+"):
         return False  # only digits after a + are a phone number for sure
-    return _valid_phone("+" + digits) and not _valid_phone("+" + digits_left.group())
+    return _valid_phone("+" + digits) and not _valid_phone("+" + digits_left)
 
 
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
-_TRAILING_DIGITS = re.compile(r"[0-9]+\Z")
-_LEADING_DIGITS = re.compile(r"[0-9]+")
+_NOT_IBAN_CHAR = re.compile(r"[^A-Z0-9 \t-]")
+_NUMBER_BEFORE = re.compile(r"(?<![0-9A-Za-z])\+?[0-9](?:[0-9]|[ -](?=[0-9]))*[ -]?\Z")
+_NUMBER_AFTER = re.compile(r"[0-9](?:[0-9]|[ -](?=[0-9]))*")
 _IBAN_START = re.compile(r"[A-Z]{2}[0-9]{2}")
 
 
 def _iban_across(left: str, right: str) -> bool:
     joined = left + right
-    for found in _IBAN_START.finditer(joined, max(0, len(left) - 33), len(left)):
-        begin = found.start()
-        if begin and joined[begin - 1].isupper():
+    for begin in range(max(0, len(left) - 33), len(left)):
+        if not _IBAN_START.match(joined, begin) or (begin and joined[begin - 1].isupper()):
             continue
         stop = begin
         while stop < len(joined) and (joined[stop].isdigit() or joined[stop].isupper()):
@@ -815,6 +895,14 @@ def _iban_across(left: str, right: str) -> bool:
             if _iban_valid(joined[begin:finish]):
                 return True
     return False
+
+
+def _iban_ends(text: str) -> bool:
+    """Whether a whole IBAN ends `text` (a line holding one)."""
+    return any(
+        _IBAN_START.match(text, begin) and _iban_valid(text[begin:])
+        for begin in range(max(0, len(text) - 34), len(text) - 14)
+    )
 
 
 def _iban_valid(value: str) -> bool:
@@ -872,6 +960,15 @@ def _checksum_valid(digits: str) -> bool:
     return False
 
 
+def _complete(digits: str) -> bool:
+    """A whole number of its own: a checksum-valid card, SIN, NHS, Aadhaar number or ISBN."""
+    if _checksum_valid(digits):
+        return True
+    if len(digits) == 13 and digits[:3] in ("978", "979"):
+        return sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(digits)) % 10 == 0
+    return False
+
+
 def _valid_phone(number: str) -> bool:
     import phonenumbers  # loaded on first use: rarely needed, and not small
 
@@ -900,6 +997,8 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
 # The written @ (anchors), the local part ending at it and the domain starting after it.
 _AT_PLAIN = re.compile(rf"{_AT_BRACKET}|{_AT_SPACED}|@")
 _AT_ANY = re.compile(rf"{_AT_BRACKET}|{_AT_WORD}|{_AT_SPACED}|@")
+_AT_PLAIN_AHEAD = re.compile(rf"(?=({_AT_PLAIN.pattern}))")
+_AT_ANY_AHEAD = re.compile(rf"(?=({_AT_ANY.pattern}))")
 # The local part is matched on the reversed text from the @ backwards: anchored, cheap.
 _DOT_REVERSED = (
     rf"(?:{_H}*{_CLOSE}{_H}*(?:(?i:tod)|\.){_H}*{_OPEN}{_H}*|{_H}+(?i:tod){_H}+|{_H}+\.{_H}+|\.)"
@@ -920,6 +1019,10 @@ _BRACKET_AT = re.compile(rf"{_OPEN}{_H}*(?:(?i:at)|@){_H}*{_CLOSE}")
 _DOT_WORD_ANYWHERE = re.compile(rf"{_H}(?i:dot){_H}|{_OPEN}{_H}*(?:(?i:dot)|\.){_H}*{_CLOSE}")
 _DOT_SEPARATOR = re.compile(rf"{_DOT_BRACKET}|{_DOT_WORD}|{_DOT_SPACED}")
 _QUERY_SEPARATORS = frozenset("=?&/")
+# What Presidio's e-mail pattern takes into a local part (matched backwards), and the
+# signs of a URL in it.
+_PRESIDIO_LOCAL_REVERSED = re.compile(r"[!#$%&'*+\-/=?^_`{|}~.\w]*")
+_URL_SIGNS = re.compile(r"[/?]")
 _PLAIN_EMAIL = re.compile(
     rf"{_LOCAL_PART}(?:\.{_LOCAL_PART})*@{_LABEL}(?:\.{_LABEL})*\.[A-Za-z]{{2,}}"
 )
@@ -938,30 +1041,35 @@ def _join_email(text: str) -> list[_Edit]:
     done = 0
     reversed_text = text[::-1]
     size = len(text)
-    for at in (_AT_ANY if dot_words else _AT_PLAIN).finditer(text):
-        if at.start() < done:
+    # Overlapping candidates: in "a dot at at b dot com" the second ` at ` is the @.
+    for found in (_AT_ANY_AHEAD if dot_words else _AT_PLAIN_AHEAD).finditer(text):
+        at_start, at_end = found.span(1)
+        written = found.group(1)
+        if at_start < done:
             continue
-        domain = _DOMAIN.match(text, at.end())
-        reversed_local = _LOCAL_REVERSED.match(reversed_text, size - at.start())
+        domain = _DOMAIN.match(text, at_end)
+        reversed_local = _LOCAL_REVERSED.match(reversed_text, size - at_start)
         if domain is None or reversed_local is None or size - reversed_local.end() < done:
             continue
-        local_span = (size - reversed_local.end(), at.start())
+        local_span = (size - reversed_local.end(), at_start)
         pieces = [(m.start(), m.end(), ".") for m in _DOT_SEPARATOR.finditer(text, *local_span)]
-        if at.group() != "@":
-            pieces.append((at.start(), at.end(), "@"))
+        if written != "@":
+            pieces.append((at_start, at_end, "@"))
         pieces += [(m.start(), m.end(), ".") for m in _DOT_SEPARATOR.finditer(text, *domain.span())]
         if not pieces:
-            # A plain address; after `?to=`, `&cc=` or a path's `/`, Presidio's address
-            # pattern takes the URL along and its domain check then rejects the whole:
-            # the view writes that separator as a space.
+            # A plain address in a URL (`/users?filter=jane@example.com`): Presidio's
+            # address pattern takes the path and query along, and its domain check then
+            # rejects the whole; the view writes the separator before it as a space.
             before = local_span[0] - 1
             if before >= 0 and text[before] in _QUERY_SEPARATORS:
-                edits.append((before, before + 1, " ", None))
-                done = domain.end()
+                taken = _PRESIDIO_LOCAL_REVERSED.match(reversed_text, size - local_span[0])
+                if taken is not None and _URL_SIGNS.search(taken.group()):
+                    edits.append((before, before + 1, " ", None))
+                    done = domain.end()
             continue
         last_label = _LAST_LABEL.search(domain.group())
         tld = last_label.group().lower() if last_label else ""
-        written_at = at.group().strip(" \t").lower()
+        written_at = written.strip(" \t").lower()
         if written_at in ("at", "@") and not any(r == "." for _, _, r in pieces):
             continue  # "a @ b.T" is Python, "at home." prose: the dot must be written out
         if written_at == "at" and tld not in _COMMON_TLDS:
@@ -1113,7 +1221,9 @@ def _deliberate(text: str, start: int, end: int, groups: list[str], kinds: list[
         # A value spread inside a cell or line too, in even chunks (a 2-D table of
         # numbers has uneven ones); one number per cell or line is a row or column.
         even = len({len(g) for g in groups[:-1]}) == 1 or 2 * singles > len(groups)
-        return bool(distinct - {"pipe", "newline"} - {".", *_RARE_SEPARATORS}) and even
+        if distinct & {".", *_RARE_SEPARATORS}:
+            return False  # "-$17.22\n10/08/2025": amounts and dates on their lines
+        return bool(distinct - {"pipe", "newline"}) and even
     if distinct & {".", *_RARE_SEPARATORS} or (distinct == {"/"} and 2 * singles <= len(groups)):
         return _spread_with_punctuation(text, start, end, groups, distinct)
     if len(distinct) > 1:

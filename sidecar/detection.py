@@ -313,6 +313,7 @@ def _screen(detection: Detection, analyzer: Any) -> _Screen:
         deobfuscation=DeobfuscationOptions(
             homoglyphs=deobfuscation.homoglyphs,
             split_digits=deobfuscation.split_digits,
+            split_values=deobfuscation.split_values,
             spelled_digits=deobfuscation.spelled_digits,
             obfuscated_email=deobfuscation.obfuscated_email,
             encoded=deobfuscation.encoded,

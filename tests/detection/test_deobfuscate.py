@@ -51,11 +51,55 @@ POSITIVE = {
     "two-spaces": ("card {} now", "4111  1111 1111  111", "411111111111111"),
     "irregular-groups": ("card {} now", "41 1111 11 111 1111", "411111111111111"),
     "mixed-separators": ("phone {} now", "555 123-4567", "5551234567"),
+    "underscores": ("ssn {} ok", "437_87_00_70", "437870070"),
+    "middle-dots": ("sin {} ok", "134\u00b7666\u00b7692", "134666692"),
+    "slashes": ("card {} ok", "53/778/65/21/96/541/83", "5377865219654183"),
+    "dots": ("card {} ok", "529.518.59.37.83.26.91", "5295185937832691"),
+    "dots-after-plus": ("tel +{} ok", "447.55.13.82.66.8", "447551382668"),
+    "spaced-dots": ("ssn {}. ok", "4 9 5 . 1 8 . 4 8 3 0", "495184830"),
+    # values wrapped across lines (joined when valid: checksum, phone, e-mail)
+    "wrap-mid-group": ("card is {} ok", "4111 1111 1111 111\n1", "4111 1111 1111 1111"),
+    "wrap-soft-break": ("pan={}\nname: x", "4111-1111-1111-1=\n111", "4111-1111-1111-1111"),
+    "wrap-hyphen": ("Card no.: {}\nname", "4-\n111111111111111", "4111111111111111"),
+    "wrap-iban": (
+        "My IBAN is {}. Thanks",
+        "DE89 37\n04 0044 0532 0130 00",
+        "DE89 3704 0044 0532 0130 00",
+    ),
+    "wrap-phone": ("Tel: {}\nnext", "+34 938 77\n74 49", "+34 938 7774 49"),
+    "wrap-email-soft-break": ("email: {}\nx", "jane.doe@exam=\nple.com", "jane.doe@example.com"),
+    "wrap-email-after-at": ("contact: {}\nname", "jane@\nexample.com", "jane@example.com"),
+    "wrap-email-before-at": (
+        "mail me at {}. Bye",
+        "jane.doe\n@example.org",
+        "jane.doe@example.org",
+    ),
+    "wrap-email-hyphen": ("email: {}\nx", "jane@mail.exa-\nmple.org", "jane@mail.example.org"),
+    # values split over table columns named as parts
+    "table-parts-md": (
+        "| name | card (1/2) | card (2/2) |\n|---|---|---|\n| Ann | {} |\n",
+        "4111-111 | 1-1111-1111",
+        "4111111111111111",
+    ),
+    "table-parts-csv": ("name,ssn (1/2),ssn (2/2)\nAnn Lee,{}\n", "471,42 7581", "471 42 7581"),
+    "table-parts-hyphen": ("name;ssn part 1;ssn part 2\nAnn;{}\n", "314-;92-9198", "314-92-9198"),
+    "table-parts-iban": (
+        "name | iban (1/2) | iban (2/2)\nAnn | {}\n",
+        "DE89 3704 | 0044 0532 0130 00",
+        "DE89370400440532013000",
+    ),
     # spelled digits
     "spelled": ("call {} now", "four one five five five five one two three four", "4155551234"),
     "spelled-commas": ("ssn: {}.", "Zero, seven, eight - zero five, one one two oh", "078051120"),
     "spelled-double": ("call {} now", "four one double five triple two one", "41552221"),
     "spelled-and": ("pin {} end", "one two three and four five six and seven", "1234567"),
+    "spelled-semicolons": ("ssn: {}.", "seven one three; oh five; oh two six six", "713050266"),
+    "spelled-slashes": ("ssn: {}.", "seven one three / oh five / oh two six six", "713050266"),
+    "spelled-plus": (
+        "call {} now",
+        "Plus four four; two oh; seven nine four six; oh nine five eight",
+        "+442079460958",
+    ),
     # e-mail
     "email-brackets": ("write {} now", "john [at] example [dot] com", "john@example.com"),
     "email-parens": (
@@ -73,6 +117,12 @@ POSITIVE = {
         "john.smith@example.co.uk",
     ),
     "email-plain-at-dot-word": ("mail {} today", "john@example [dot] com", "john@example.com"),
+    "email-bracketed-symbols": (
+        "write {} now",
+        "maxi.s [@] mail [.] example [.] org",
+        "maxi.s@mail.example.org",
+    ),
+    "email-parens-symbols": ("write {} now", "jane(@)example(.)com", "jane@example.com"),
     # encoded
     "html-decimal": ("mail {} today", "john&#64;example&#46;com", "john@example.com"),
     "html-hex": ("mail {} today", "john&#x40;example.com", "john@example.com"),
@@ -83,6 +133,8 @@ POSITIVE = {
         "%34%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31",
         "4111111111111111",
     ),
+    "percent-query-plus": ("/callback?number={}&retry=1", "%2B44+20+7946+0958", "+44 20 7946 0958"),
+    "percent-query-plus-brackets": ("?to={}&x=1", "%2821%29+92830-0660", "(21) 92830-0660"),
     "base64": ("token {} end", _b64("john@example.com"), "john@example.com"),
     "base64-url-unpadded": (
         "jwt {} end",
@@ -193,6 +245,25 @@ ORDINARY = {
     "decorator": "Can't apply @pytest.fixture() to a class; use @pytest.mark.skip instead.",
     "prose-at-dot": "scanning backwards, stop at first dot after last separator",
     "printf": 'prnt("/* %2d */ %s" % (i, x)); tail = "%09d" % n; "%20s" % name',
+    "python-underscores": "x = 1_000_000 + 2_500_000; y = 12_345_678",
+    "oid": "OID 1.3.6.1.4.1.311.21.7 and 2.5.4.3, build 1.2.3.4567",
+    "separated-dates": "on 2024.01.15, 2024_01_15, 15.01.2024 and 2024/01/15/1200",
+    "decimal-list": "Prices 1.25 1.50 2.75 3.00 rose; ratio 3.5/4.5/5.5/6.5/7.5",
+    "enumerated-underscores": "cols c_0_1_2_3_4_5_6_7 and 0_1_2_3_4_5_6_7",
+    "prose-wrap": "a well-\nknown fact, see\n@app.route and x =\n5 and key=\nvalue",
+    "value-then-date-line": "SSN=857-57-3258\n2025-12-02T04:11:37.000Z INFO",
+    "value-then-number-line": "nhs_number: 4477720149\n2023 report",
+    "isbn-line": "see page 12\n978-3-16-148410-0 for details",
+    "iban-line": "IBAN: GB82WEST12345698765432\nAssunzione: 2024-01-11",
+    "amount-then-date-line": "CARD PAYMENT Hooli   -$17.22\n10/08/2025  SEPA TRANSFER",
+    "email-then-line": "mail john@example.com\nnet income rose",
+    "line-then-email": "Account Executive, Acme Corp\njane.doe@example.com\nBank\nx@y.de",
+    "number-column": "Totals\n4111111111\n111111\n",
+    "part-headers-prose": "| note (1/2) | note (2/2) |\n|---|---|\n| hello world | again |",
+    "part-headers-short": "id,qty (1/2),qty (2/2)\n7,12,30\n",
+    "query-leading-plus": "sms:send?to=+4915112345678&x=1",
+    "regex-dot": "match a[.]b or (.) in the pattern",
+    "spelled-plus-short": "plus one two and minus three",
 }
 
 
@@ -273,6 +344,7 @@ def test_short_spelled_runs_stay_words() -> None:
         ("obfuscated_email", "john [at] example [dot] com"),
         ("encoded", f"token {_b64('john@example.com')}"),
         ("homoglyphs", "j\u043ehn@example.com"),
+        ("split_values", "name,ssn (1/2),ssn (2/2)\nAnn Lee,471,42 7581\n"),
     ],
 )
 def test_each_rule_can_be_switched_off(field: str, text: str) -> None:
@@ -482,3 +554,30 @@ def test_ordinary_ascii_prose_is_identity(text: str) -> None:
     result = deobfuscate(text)
     assert result.identity, ascii(result.text)
     assert result.text == text
+
+
+def test_address_in_a_url_query_is_set_apart() -> None:
+    """Presidio's e-mail pattern would take `users?filter=` along and then reject the
+    whole; the view writes the `=` as a space, mapped to the `=`. A `key=` address
+    outside a URL stays as it is."""
+    text = "GET /api/users?filter=jane.doe%40example.com HTTP/1.1"
+    view = deobfuscate(text)
+    assert "?filter jane.doe@example.com " in view.text
+    _assert_found(text, "jane.doe@example.com", "jane.doe%40example.com")
+    assert deobfuscate("auth.failed user=jane@example.com").identity
+
+
+def test_table_parts_need_matching_headers_and_rows() -> None:
+    """Parts join only below a header naming them, in rows with as many cells."""
+    rows = "| Ann | 4111-111 | 1-1111-1111 |\n"
+    assert "4111111111111111" not in deobfuscate("| name | card | card |\n" + rows).text
+    header = "| name | card (1/2) | card (2/2) |\n"
+    assert "4111111111111111" in deobfuscate(header + rows).text
+    ragged = header + "| Ann | 4111-111 | 1-1111-1111 | extra |\n"
+    assert "4111111111111111" not in deobfuscate(ragged).text
+
+
+def test_wrap_needs_a_valid_value() -> None:
+    """A break inside digits joins only when the joined number is valid."""
+    assert deobfuscate("card is 4111 1111 1111 111\n2 ok").text.count("\n") == 1
+    assert deobfuscate("Tel: +34 938 77\n74 49\n").text == "Tel: +34 938 7774 49\n"

@@ -155,6 +155,9 @@ class DateRules(_Model):
     # `window_chars`, or follows it closely ("12/03/1981 (DOB)").
     cues: tuple[str, ...] = Field(default=_DEFAULT_DATE_CUES, min_length=1)
     window_chars: int = Field(default=48, ge=1, le=1000)
+    # A full date (day, month, year) at least this many years old, in a text that names a
+    # person, is read as a birth date; 0 turns the rule off.
+    birth_date_min_age: int = Field(default=14, ge=0, le=120)
 
 
 class UrlRules(_Model):

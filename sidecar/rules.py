@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 from governance.policy import Detection
 from sidecar import gazetteers
@@ -37,6 +38,12 @@ _HASH = re.compile(r"(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{7,128
 _LETTER = re.compile(r"[A-Za-z]")
 # A record id compared or assigned in code or SQL: "WHERE id = 3500491955", "user_id=..."
 _CODE_ID = re.compile(r"(?i)(?:\bid|_id|Id)\s*(?:=|==|:=)\s*['\"]?$")
+_CLAUSE_BREAK = re.compile(r"[.;!?](?:\s|$)|[|\t]")
+_CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+_MONTH_NAME = re.compile(
+    r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?(?![a-z])"
+)
 _ISO_DATE = re.compile(r"(?:19|20)\d\d-[01]\d-[0-3]\d")
 _DOTTED_PHONE = re.compile(r"\+?\d{2,4}(?:\.\d{2,4}){2,4}")
 _DOTTED_DATE = re.compile(
@@ -227,6 +234,8 @@ class PrecisionRules:
 
     def __init__(self, detection: Detection) -> None:
         self._dates_all = detection.dates.mode == "all"
+        min_age = detection.dates.birth_date_min_age
+        self._birth_before = datetime.now(UTC).year - min_age if min_age else None
         self._date_window = detection.dates.window_chars
         self._date_cue = _cue_pattern(detection.dates.cues, r"(?![0-9A-Za-z])")
         self._urls_all = detection.urls.mode == "all"
@@ -254,21 +263,82 @@ class PrecisionRules:
     def apply(self, text: str, findings: Sequence[Finding]) -> list[Finding]:
         """The findings that are personal data by these rules."""
         kept = []
+        # Not kept on self: one PrecisionRules serves every detection thread.
+        persons = [f for f in findings if f.entity == "PERSON"]
         for finding in findings:
             finding = _trimmed(text, finding, _URL_WRAPPERS if finding.entity == "URL" else "")
-            if finding.end > finding.start and self._keep(text, finding):
+            if finding.end > finding.start and self._keep(text, finding, persons):
                 kept.append(finding)
         return kept
 
-    def _keep(self, text: str, finding: Finding) -> bool:
+    def _keep(self, text: str, finding: Finding, persons: Sequence[Finding]) -> bool:
         entity = finding.entity
         if entity == "URL":
             return self._urls_all or _personal_url(text, finding)
         if entity in NUMERIC_ENTITIES and self._lookalike(text, finding):
             return False
         if entity == "DATE_TIME" and not self._dates_all:
-            return self._person_linked(text, finding)
+            return self._person_linked(text, finding, persons)
         return True
+
+    def _birth_like(self, text: str, finding: Finding) -> bool:
+        """A full date old enough to be a birth date, in a text that names a person."""
+        if self._birth_before is None:
+            return False
+        value = text[finding.start : finding.end]
+        year = _YEAR.search(value)
+        if year is None or not 1900 <= int(year.group(0)) <= self._birth_before:
+            return False
+        # Day and month too: "1984" or "in March 1990" alone is not a birth date.
+        rest = value[: year.start()] + " " + value[year.end() :]
+        numbers = len(re.findall(r"\d{1,2}", rest))
+        return numbers >= 2 or (numbers == 1 and bool(_MONTH_NAME.search(rest)))
+
+    def _beside(self, text: str, finding: Finding, persons: Sequence[Finding]) -> bool:
+        """A date in the same clause as a named person, within the window: "payroll for
+        Jane Roe (SIN ...), starting 2023-11-20". A log line's own timestamp is not."""
+        line_start = text.rfind("\n", 0, finding.start) + 1
+        if not text[line_start : finding.start].strip(" \t[("):
+            return False  # the line's timestamp
+        if _CLOCK_TIME.search(text, finding.start, finding.end):
+            return False  # 2024-01-05T10:22:01: an event's time, not a person's date
+        for person in persons:
+            if person.end <= finding.start:
+                gap = text[person.end : finding.start]
+            elif finding.end <= person.start:
+                gap = text[finding.end : person.start]
+            else:
+                continue
+            if len(gap) <= self._date_window and "\n" not in gap and not _CLAUSE_BREAK.search(gap):
+                return True
+        return False
+
+    def _under_cue_header(self, text: str, finding: Finding) -> bool:
+        """A date in a table column whose header is a cue ("| DOB |", "birth_date,")."""
+        line_start = text.rfind("\n", 0, finding.start) + 1
+        line_end = text.find("\n", finding.end)
+        line = text[line_start : line_end if line_end >= 0 else len(text)]
+        separator = next((s for s in ("|", "\t", ";", ",") if line.count(s) >= 2), None)
+        if separator is None:
+            return False
+        column = text.count(separator, line_start, finding.start)
+        # The header is the first line of the block of lines with as many separators.
+        header = line
+        cursor = line_start
+        for _ in range(200):
+            if cursor == 0:
+                break
+            previous_start = text.rfind("\n", 0, cursor - 1) + 1
+            previous = text[previous_start : cursor - 1]
+            if previous.count(separator) != line.count(separator):
+                break
+            header, cursor = previous, previous_start
+        if header is line:
+            return False
+        cells = header.split(separator)
+        return column < len(cells) and bool(
+            self._date_cue.search(cells[column].replace("_", " ").replace("-", " "))
+        )
 
     def _lookalike(self, text: str, finding: Finding) -> bool:
         start, end = _token_around(text, finding.start, finding.end)
@@ -304,7 +374,11 @@ class PrecisionRules:
                 return True
         return False
 
-    def _person_linked(self, text: str, finding: Finding) -> bool:
+    def _person_linked(self, text: str, finding: Finding, persons: Sequence[Finding]) -> bool:
+        if persons and (self._birth_like(text, finding) or self._beside(text, finding, persons)):
+            return True
+        if self._under_cue_header(text, finding):
+            return True
         line_start = _line_start(text, finding.start, self._date_window)
         # The cue must be in the same clause: "DOB 1981-03-12. Deployed 2024-01-05" links
         # only the first date.

@@ -267,3 +267,81 @@ def test_ner_person_labels_on_words_and_code_are_dropped(text: str, value: str) 
 )
 def test_ner_location_labels(text: str, value: str, keep: bool) -> None:
     assert (_plausible(text, value, "LOCATION") is not None) is keep
+
+
+def _dates_kept(text: str, date: str, *, person: str | None) -> bool:
+    start = text.index(date)
+    findings = [Finding("DATE_TIME", start, start + len(date), 0.85)]
+    if person is not None:
+        at = text.index(person)
+        findings.append(Finding("PERSON", at, at + len(person), 0.85))
+    return any(f.entity == "DATE_TIME" for f in DEFAULT.apply(text, findings))
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("Jane Roe\nIt's 1971-03-28, I think.", "1971-03-28"),
+        ("Jane Roe\n\nOn file: 4 November 1962, has an account.", "4 November 1962"),
+        ("Jane Roe\nx 02/02/1978 x", "02/02/1978"),
+    ],
+)
+def test_old_full_dates_beside_a_person_read_as_birth_dates(text: str, date: str) -> None:
+    assert _dates_kept(text, date, person="Jane Roe")
+    # Without a person in the text, or with the rule off, no cue means no link.
+    assert not _dates_kept(text, date, person=None)
+    off = PrecisionRules(Detection(entities=("DATE_TIME",), dates=DateRules(birth_date_min_age=0)))
+    start = text.index(date)
+    at = text.index("Jane Roe")
+    findings = [
+        Finding("DATE_TIME", start, start + len(date), 0.85),
+        Finding("PERSON", at, at + 8, 0.85),
+    ]
+    assert [f.entity for f in off.apply(text, findings)] == ["PERSON"]
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("Jane Roe\n\nThe team grew in 2024-01-05.", "2024-01-05"),  # recent: not a birth date
+        ("Jane Roe\n\nThe office was there in 1984.", "1984"),  # a year alone
+        ("Jane Roe\n\nThe office moved in March 1990.", "March 1990"),  # no day
+    ],
+)
+def test_recent_or_partial_dates_are_not_birth_dates(text: str, date: str) -> None:
+    assert not _dates_kept(text, date, person="Jane Roe")
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "| name | dob | plan |\n| --- | --- | --- |\n| x | 2019-03-01 | gold |",
+        "id,birth_date,plan\n7,2019-03-01,gold",
+        "id\tDate of birth\tplan\n7\t2019-03-01\tgold",
+    ],
+)
+def test_dates_under_a_cue_header_are_person_linked(table: str) -> None:
+    assert _dates_kept(table, "2019-03-01", person=None)
+    assert not _dates_kept(
+        table.replace("dob", "created")
+        .replace("birth_date", "created")
+        .replace("Date of birth", "created"),
+        "2019-03-01",
+        person=None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "kept"),
+    [
+        ("payroll for Jane Roe (SIN 046 454 286), starting 2023-11-20.", "2023-11-20", True),
+        ("Effective 2023-11-20, Jane Roe moves to the Leeds team.", "2023-11-20", True),
+        # A log line's own timestamp, an event time, another clause, another line.
+        ("2024-01-05 INFO login ok for Jane Roe", "2024-01-05", False),
+        ("login at 2024-01-05T10:22:01 for Jane Roe", "2024-01-05T10:22:01", False),
+        ("Ask Jane Roe. The release shipped on 2024-01-05.", "2024-01-05", False),
+        ("Jane Roe\nrelease 2024-01-05", "2024-01-05", False),
+    ],
+)
+def test_dates_in_a_named_persons_clause(text: str, date: str, kept: bool) -> None:
+    assert _dates_kept(text, date, person="Jane Roe") is kept

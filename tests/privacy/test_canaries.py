@@ -45,14 +45,27 @@ CANARIES = (
     "DE89 3704 0044 0532 0130 00",
     "DE89370400440532013000",
     "203.0.113.77",
-    "https://zq7-canary.example.net/inbox",
+    "https://zq7-canary.example.net/users/zq7canary",
     "subject-zq7-canary-42",
     "Kalamazoo",
+    # Obfuscated forms, found through the de-obfuscation view: each rendering and what
+    # it decodes to are canaries.
+    "enE4LmNhbmFyeUBleGFtcGxlLm9yZw==",
+    "zq8.canary@example.org",
+    "zq9.canary&#64;example&#46;org",
+    "zq9.canary@example.org",
+    "two zero two five five five zero one eight three",
+    "2025550183",
+    "Rosal\u0456nd Pemberton",
+    "Rosalind Pemberton",
 )
 TEXT = (
     "Hi, I am Margaret Whitfield from Kalamazoo. Mail zq7.canary@example.org or call "
     "+1 202 555 0147. Card 4111 1111 1111 1111, SSN 536-22-8147, IBAN "
-    "DE89 3704 0044 0532 0130 00, from 203.0.113.77, see https://zq7-canary.example.net/inbox"
+    "DE89 3704 0044 0532 0130 00, from 203.0.113.77, see "
+    "https://zq7-canary.example.net/users/zq7canary. Backup: enE4LmNhbmFyeUBleGFtcGxlLm9yZw== "
+    "or zq9.canary&#64;example&#46;org, phone two zero two five five five zero one eight "
+    "three, ask Rosal\u0456nd Pemberton."
 )
 SUBJECT = "subject-zq7-canary-42"
 CANARY_BYTES = (CANARIES[0].encode() * 3)[:32]  # sent where a leaf hash belongs

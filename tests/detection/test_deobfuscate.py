@@ -14,7 +14,7 @@ import itertools
 import unicodedata
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from sidecar.deobfuscate import DeobfuscationOptions, deobfuscate
@@ -493,6 +493,9 @@ DIGIT_RENDERINGS = {
 @settings(max_examples=60)
 @given(value=DIGITS, before=PROSE, after=PROSE)
 def test_generated_digits_round_trip(kind: str, value: str, before: str, after: str) -> None:
+    # Digits counting up or down ("0 0 1 2 3 4 5 6 7") read as a list, and stay spaced.
+    steps = [int(b) - int(a) for a, b in itertools.pairwise(value)]
+    assume(max(steps.count(1), steps.count(-1)) < 0.8 * len(steps))
     rendering = DIGIT_RENDERINGS[kind](value)
     text = f"{before} {rendering} {after}"
     _assert_found(text, value, rendering)

@@ -26,7 +26,7 @@ from tests.process._server import (
 HERE = Path(__file__).resolve().parent
 EMAILS = ("zq7.canary@example.org", "ana.lima@correo.example.co.uk")
 PHONE = "+1 202 555 0147"
-URL = "https://www.example.com/help"
+URL = "https://www.example.com/users/ana-lima"  # a personal URL: the policy redacts those
 TEXT = f"Write to {EMAILS[0]} or {EMAILS[1]}, call {PHONE}, or see {URL} today."
 
 

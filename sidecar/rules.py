@@ -129,7 +129,11 @@ def plausible_ner(text: str, finding: Finding) -> Finding | None:
         return None
     # Several words: a known name among them, or no ordinary word at all
     # ("Maksymilian Müller-Lüdenscheidt" yes; "Globex Studio", "Lumen Desk" no).
-    if len(folded) == 1 or not any(ordinary) or any(w in known for w in folded):
+    if len(folded) == 1:
+        # A lone word the model calls a person and that is also an English word
+        # ("Jasmine", "Rose", "Summer") is left to the name rules, which need a cue.
+        return None if gazetteers.is_english_word(folded[0]) else cut
+    if not any(ordinary) or any(w in known for w in folded):
         return cut
     return None
 

@@ -241,6 +241,7 @@ def test_ner_person_spans_are_cut_to_the_name(text: str, value: str, expected: s
         ("Globex Studio adds offline mode", "Globex Studio"),
         ("(Background on this error at: x)", "Background"),
         ("Mark it as received in the app.", "Mark"),
+        ("Warning: Jasmine spec 'cart totals' is slow", "Jasmine"),
         ("primary colour is now #b469b2", "b469b2"),
         (
             "see https://docs.python.org/3/library/re.html",

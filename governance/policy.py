@@ -109,14 +109,15 @@ class Recognizer(_Model):
 
 _PHONE_REGION = r"^[A-Z]{2}$"
 _DEFAULT_DATE_CUES = (
-    "born", "birth", "birthday", "birthdate", "dob", "d.o.b", "date of birth", "died",
+    "born", "birth", "birthday", "birthdate", "bday", "dob", "d.o.b", "date of birth",
+    "dateofbirth", "died", "dod", "passed away", "married", "graduated", "enrolled",
     "deceased", "death", "admitted", "admission", "discharged", "visit", "visited",
     "diagnosed", "surgery", "operated", "consultation", "examined", "referred",
     "vaccinated", "follow-up", "resigned", "retired", "dismissed", "probation",
     "appointment", "hired", "hire date", "start date", "employed since", "terminated",
     "leaving date",
     # German, French, Spanish, Italian, Dutch records
-    "geboren", "geburtsdatum", "né", "née", "naissance", "nacimiento", "nacido", "nacida",
+    "geboren", "geb", "geburtsdatum", "né", "née", "naissance", "nacimiento", "nacido", "nacida",
     "nascita", "nato", "nata", "geboortedatum", "assunzione", "alta", "eintritt",
     "embauche", "date d'entrée",
 )  # fmt: skip

@@ -36,6 +36,7 @@ _VERSION = re.compile(r"[vV]?\d+(?:\.\d+){2,}(?:[-+][0-9A-Za-z.\-]+)?|[vV]\d+\.\
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HASH = re.compile(r"(?=[0-9a-fA-F]*[a-fA-F])(?=[0-9a-fA-F]*\d)[0-9a-fA-F]{7,128}")
 _LETTER = re.compile(r"[A-Za-z]")
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
 # A record id compared or assigned in code or SQL: "WHERE id = 3500491955", "user_id=..."
 _CODE_ID = re.compile(r"(?i)(?:\bid|_id|Id)\s*(?:=|==|:=)\s*['\"]?$")
 _CLAUSE_BREAK = re.compile(r"[.;!?](?:\s|$)|[|\t]")
@@ -160,7 +161,7 @@ _URL_WRAPPERS = frozenset("\"'<>()[]{},;")
 _HOST = re.compile(r"(?i)(?:[a-z][a-z0-9+.\-]*://)?(?:www\.)?([^/?#:@\s]+)")
 
 
-def _personal_url(text: str, finding: Finding) -> bool:
+def _personal_url(text: str, finding: Finding, owners: frozenset[str] = frozenset()) -> bool:
     if _PERSONAL_URL.search(text, finding.start, finding.end):
         return True
     # Introduced as someone's page: "portfolio is at ...", "linkedin": "...", "GitHub ...".
@@ -170,7 +171,8 @@ def _personal_url(text: str, finding: Finding) -> bool:
     host = _HOST.match(text, finding.start, finding.end)
     if host is None or host.group(1).count(".") != 1:
         return False
-    return _looks_like_full_name(host.group(1).split(".")[0].lower())
+    label = host.group(1).split(".")[0].lower()
+    return _looks_like_full_name(label) or any(owner in label for owner in owners)
 
 
 def _looks_like_full_name(label: str) -> bool:
@@ -269,16 +271,31 @@ class PrecisionRules:
         kept = []
         # Not kept on self: one PrecisionRules serves every detection thread.
         persons = [f for f in findings if f.entity == "PERSON"]
+        # Words of the people named here, from names and e-mail local parts: a site
+        # called after one of them is theirs ("abadami@..." beside "advikabadami.dev").
+        owners = frozenset(
+            word.lower()
+            for f in findings
+            if f.entity in ("PERSON", "EMAIL_ADDRESS")
+            for word in _LETTER_RUN.findall(text[f.start : f.end].split("@")[0])
+            if len(word) >= 4
+        )
         for finding in findings:
             finding = _trimmed(text, finding, _URL_WRAPPERS if finding.entity == "URL" else "")
-            if finding.end > finding.start and self._keep(text, finding, persons):
+            if finding.end > finding.start and self._keep(text, finding, persons, owners):
                 kept.append(finding)
         return kept
 
-    def _keep(self, text: str, finding: Finding, persons: Sequence[Finding]) -> bool:
+    def _keep(
+        self,
+        text: str,
+        finding: Finding,
+        persons: Sequence[Finding],
+        owners: frozenset[str] = frozenset(),
+    ) -> bool:
         entity = finding.entity
         if entity == "URL":
-            return self._urls_all or _personal_url(text, finding)
+            return self._urls_all or _personal_url(text, finding, owners)
         if entity in NUMERIC_ENTITIES and self._lookalike(text, finding):
             return False
         if entity == "DATE_TIME" and not self._dates_all:

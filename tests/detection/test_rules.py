@@ -346,3 +346,14 @@ def test_dates_under_a_cue_header_are_person_linked(table: str) -> None:
 )
 def test_dates_in_a_named_persons_clause(text: str, date: str, kept: bool) -> None:
     assert _dates_kept(text, date, person="Jane Roe") is kept
+
+
+def test_a_site_named_after_a_person_in_the_text_is_personal() -> None:
+    text = "Advik · abadami@hotmail.co.uk\nhttps://advikabadami.dev\nhttps://svelte.dev"
+    email = text.index("abadami")
+    findings = [Finding("EMAIL_ADDRESS", email, email + len("abadami@hotmail.co.uk"), 1.0)]
+    for url in ("https://advikabadami.dev", "https://svelte.dev"):
+        at = text.index(url)
+        findings.append(Finding("URL", at, at + len(url), 0.6))
+    kept = [text[f.start : f.end] for f in DEFAULT.apply(text, findings) if f.entity == "URL"]
+    assert kept == ["https://advikabadami.dev"]

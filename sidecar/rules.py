@@ -14,6 +14,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from functools import cache
 
 from governance.policy import Detection
 from sidecar import gazetteers
@@ -82,6 +83,11 @@ _HOUSE_NUMBER = re.compile(
 _WORDS = re.compile(r"[^\W\d_]+")
 
 
+@cache
+def _known_names() -> frozenset[str]:
+    return gazetteers.all_given_names() | gazetteers.surnames()
+
+
 def plausible_ner(text: str, finding: Finding) -> Finding | None:
     """The NER model's PERSON or LOCATION label, cut to what is believable, or None.
 
@@ -109,7 +115,7 @@ def plausible_ner(text: str, finding: Finding) -> Finding | None:
     if not words:
         return None
     folded = [word.lower() for word in words]
-    known = gazetteers.all_given_names() | gazetteers.surnames()
+    known = _known_names()
     if finding.entity != "PERSON":
         if _PLACE_CODE_CHARS.search(value) or not words[0][0].isupper():
             return None

@@ -111,11 +111,13 @@ _PHONE_REGION = r"^[A-Z]{2}$"
 _DEFAULT_DATE_CUES = (
     "born", "birth", "birthday", "birthdate", "bday", "dob", "d.o.b", "date of birth",
     "dateofbirth", "died", "dod", "passed away", "married", "graduated", "enrolled",
-    "deceased", "death", "admitted", "admission", "discharged", "visit", "visited",
+    "deceased", "death", "admitted", "admit", "admission", "discharged", "discharge",
+    "date of service", "visit", "visited",
     "diagnosed", "surgery", "operated", "consultation", "examined", "referred",
     "vaccinated", "follow-up", "resigned", "retired", "dismissed", "probation",
-    "appointment", "hired", "hire date", "start date", "employed since", "terminated",
-    "leaving date",
+    "appointment", "hired", "hire date", "date of hire", "start date", "date joined",
+    "employed since", "employment", "terminated", "termination", "leaving date",
+    "last working day",
     # German, French, Spanish, Italian, Dutch records
     "geboren", "geb", "geburtsdatum", "né", "née", "naissance", "nacimiento", "nacido", "nacida",
     "nascita", "nato", "nata", "geboortedatum", "assunzione", "alta", "eintritt",

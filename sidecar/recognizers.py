@@ -16,7 +16,13 @@ from __future__ import annotations
 
 import re
 
-from presidio_analyzer import EntityRecognizer, Pattern, RecognizerRegistry, RecognizerResult
+from presidio_analyzer import (
+    EntityRecognizer,
+    Pattern,
+    PatternRecognizer,
+    RecognizerRegistry,
+    RecognizerResult,
+)
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (
     CaSinRecognizer,
@@ -120,6 +126,25 @@ class ExactIbanRecognizer(EntityRecognizer):
         return results
 
 
+def _compact_dates(language: str) -> PatternRecognizer:
+    """YYYYMMDD dates right after a birth word ("BDAY:19800101", "dob=19800101"): alone
+    they are too common as plain numbers to count. Presidio compiles with the `regex`
+    module, whose look-behind may vary in length."""
+    return PatternRecognizer(
+        supported_entity="DATE_TIME",
+        name="CompactDateRecognizer",
+        supported_language=language,
+        patterns=[
+            Pattern(
+                "yyyymmdd",
+                r"(?<=\b(?:dob|bday|birth\w*|born|geb\w*)\W{1,3})"
+                r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])(?!\d)",
+                0.6,
+            )
+        ],
+    )
+
+
 def _replace(registry: RecognizerRegistry, name: str, recognizer: EntityRecognizer) -> None:
     names = {str(getattr(r, "name", "")) for r in registry.recognizers}
     if name in names:
@@ -140,6 +165,7 @@ def install(registry: RecognizerRegistry, detection: Detection) -> None:
     )
     registry.add_recognizer(_mastercard_2_series())
     registry.add_recognizer(ExactIbanRecognizer(language))
+    registry.add_recognizer(_compact_dates(language))
     present = {e for r in registry.recognizers for e in r.supported_entities}
     for recognizer in _NATIONAL_IDS:
         instance = recognizer(supported_language=language)

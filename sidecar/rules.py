@@ -40,6 +40,7 @@ _LETTER = re.compile(r"[A-Za-z]")
 _LETTER_RUN = re.compile(r"[^\W\d_]+")
 # A record id compared or assigned in code or SQL: "WHERE id = 3500491955", "user_id=..."
 _CODE_ID = re.compile(r"(?i)(?:\bid|_id|Id)\s*(?:=|==|:=)\s*['\"]?$")
+_DAY_BEFORE = re.compile(r"(?i)(?<![\d.:/-])\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?$")
 _CLAUSE_BREAK = re.compile(r"[.;!?](?:\s|$)|[|\t]")
 _CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
@@ -200,6 +201,14 @@ def _looks_like_full_name(label: str) -> bool:
     return False
 
 
+def _with_day(text: str, finding: Finding) -> Finding:
+    """Take in a day the model left out: "3rd" of "DOB 3rd March 1977"."""
+    day = _DAY_BEFORE.search(text, max(0, finding.start - 12), finding.start)
+    if day is None:
+        return finding
+    return Finding(finding.entity, day.start(), finding.end, finding.score)
+
+
 def _continues(text: str, index: int, step: int) -> bool:
     """Does a digit run go on at `index` (next to a value): "9055" in "10.0.17146.9055"?"""
     if not 0 <= index < len(text):
@@ -288,6 +297,8 @@ class PrecisionRules:
         )
         for finding in findings:
             finding = _trimmed(text, finding, _URL_WRAPPERS if finding.entity == "URL" else "")
+            if finding.entity == "DATE_TIME":
+                finding = _with_day(text, finding)
             if finding.end > finding.start and self._keep(text, finding, persons, owners):
                 kept.append(finding)
         return kept

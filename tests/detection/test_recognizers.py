@@ -375,3 +375,24 @@ def test_allow_list_keeps_other_names_detected(
     text = "Please contact support@acme.com or john.smith@acme.com for help."
     found = _detect(detector, shipped_policies, text)
     assert _values(found, text, "EMAIL_ADDRESS") == ["john.smith@acme.com"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("BEGIN:VCARD\nBDAY:19800101\nFN:Jane Roe", "19800101"),
+        ("GET /form?dob=19800101&plan=2", "19800101"),
+        ("DOB 3rd March 1977, seen today", "3rd March 1977"),
+    ],
+)
+def test_birth_dates_in_compact_or_ordinal_forms_detected(
+    detector: PresidioDetector, shipped_policies: Policies, text: str, value: str
+) -> None:
+    _assert_found(detector, shipped_policies, text, value, "DATE_TIME")
+
+
+@pytest.mark.parametrize("text", ["order 19800101 shipped", "build 20240105 is green"])
+def test_compact_numbers_without_a_birth_word_not_dates(
+    detector: PresidioDetector, shipped_policies: Policies, text: str
+) -> None:
+    assert _values(_detect(detector, shipped_policies, text), text, "DATE_TIME") == []

@@ -52,6 +52,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
+from sidecar.checksums import iban_valid, luhn_valid, nhs_valid, verhoeff_valid
 from sidecar.normalize import Normalized, normalize
 
 __all__ = ["DeobfuscationOptions", "deobfuscate"]
@@ -694,7 +695,7 @@ _GROUP_SEPARATOR = re.compile(r"(?<=[0-9A-Za-z])[ \-.](?=[0-9A-Za-z])")
 
 
 def _iban_valid_text(value: str) -> bool:
-    return 15 <= len(value) <= 34 and _IBAN_START.match(value) is not None and _iban_valid(value)
+    return 15 <= len(value) <= 34 and _IBAN_START.match(value) is not None and iban_valid(value)
 
 
 # --- values wrapped across lines ------------------------------------------------------
@@ -892,7 +893,7 @@ def _iban_across(left: str, right: str) -> bool:
         while stop < len(joined) and (joined[stop].isdigit() or joined[stop].isupper()):
             stop += 1
         for finish in range(min(stop, begin + 34), max(begin + 15, len(left) + 1) - 1, -1):
-            if _iban_valid(joined[begin:finish]):
+            if iban_valid(joined[begin:finish]):
                 return True
     return False
 
@@ -900,51 +901,9 @@ def _iban_across(left: str, right: str) -> bool:
 def _iban_ends(text: str) -> bool:
     """Whether a whole IBAN ends `text` (a line holding one)."""
     return any(
-        _IBAN_START.match(text, begin) and _iban_valid(text[begin:])
+        _IBAN_START.match(text, begin) and iban_valid(text[begin:])
         for begin in range(max(0, len(text) - 34), len(text) - 14)
     )
-
-
-def _iban_valid(value: str) -> bool:
-    rearranged = value[4:] + value[:4]
-    number = "".join(str(int(c, 36)) for c in rearranged)
-    return int(number) % 97 == 1
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if index % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
-
-
-def _nhs(digits: str) -> bool:
-    total = sum(int(c) * (10 - i) for i, c in enumerate(digits[:9]))
-    check = 11 - total % 11
-    return check != 10 and (check % 11) == int(digits[9])
-
-
-_VERHOEFF_D = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
-    (2, 3, 4, 0, 1, 7, 8, 9, 5, 6), (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
-    (4, 0, 1, 2, 3, 9, 5, 6, 7, 8), (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
-    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2), (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
-    (8, 7, 6, 5, 9, 3, 2, 1, 0, 4), (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-)  # fmt: skip
-_VERHOEFF_P = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
-    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2), (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
-    (9, 4, 5, 3, 1, 2, 6, 8, 7, 0), (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
-    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5), (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
-)  # fmt: skip
-
-
-def _verhoeff(digits: str) -> bool:
-    check = 0
-    for index, char in enumerate(reversed(digits)):
-        check = _VERHOEFF_D[check][_VERHOEFF_P[index % 8][int(char)]]
-    return check == 0
 
 
 def _checksum_valid(digits: str) -> bool:
@@ -952,11 +911,11 @@ def _checksum_valid(digits: str) -> bool:
     (Verhoeff, 12, not starting 0 or 1) number."""
     size = len(digits)
     if size == 9 or 13 <= size <= 19:
-        return _luhn(digits)
+        return luhn_valid(digits)
     if size == 10:
-        return _nhs(digits)
+        return nhs_valid(digits)
     if size == 12:
-        return digits[0] not in "01" and _verhoeff(digits)
+        return digits[0] not in "01" and verhoeff_valid(digits)
     return False
 
 

@@ -36,6 +36,7 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from governance.policy import Detection
+from sidecar.checksums import iban_valid
 
 __all__ = ["ExactIbanRecognizer", "StrictUsSsnRecognizer", "install"]
 
@@ -84,11 +85,6 @@ _IBAN_LENGTHS = {
 }  # fmt: skip
 
 
-def _mod97_ok(iban: str) -> bool:
-    moved = iban[4:] + iban[:4]
-    return int("".join(str(int(c, 36)) for c in moved)) % 97 == 1
-
-
 class ExactIbanRecognizer(EntityRecognizer):
     """IBANs by country length and mod-97, upper-case only, never running into the next
     word; complements Presidio's IbanRecognizer (both may find the same value)."""
@@ -120,7 +116,7 @@ class ExactIbanRecognizer(EntityRecognizer):
                 end = match.start(2) + group.end()
                 if 4 + compact == length:
                     value = re.sub(r"[ \-]", "", text[match.start() : end])
-                    if _mod97_ok(value):
+                    if iban_valid(value):
                         results.append(RecognizerResult("IBAN_CODE", match.start(), end, 1.0))
                     break
         return results

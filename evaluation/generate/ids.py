@@ -14,6 +14,14 @@ import re
 import unicodedata
 from datetime import date
 
+from sidecar.checksums import (
+    luhn_remainder,
+    mod97,
+    nhs_check,
+    verhoeff_check_digit,
+    verhoeff_valid,
+)
+
 __all__ = [
     "IBAN_COUNTRIES",
     "aadhaar",
@@ -59,18 +67,8 @@ def _group(text: str, sizes: tuple[int, ...], sep: str) -> str:
 # --- cards (Luhn) -------------------------------------------------------------------------
 
 
-def _luhn_sum(digits: str) -> int:
-    total = 0
-    for index, ch in enumerate(reversed(digits)):
-        digit = int(ch)
-        if index % 2 == 1:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10
-
-
 def _luhn_complete(body: str) -> str:
-    return next(body + c for c in "0123456789" if _luhn_sum(body + c) == 0)
+    return next(body + c for c in "0123456789" if luhn_remainder(body + c) == 0)
 
 
 def card(rng: random.Random) -> str:
@@ -91,7 +89,7 @@ def card(rng: random.Random) -> str:
 
 def card_ok(text: str) -> bool:
     digits = _only_alnum(text)
-    return digits.isdigit() and 13 <= len(digits) <= 19 and _luhn_sum(digits) == 0
+    return digits.isdigit() and 13 <= len(digits) <= 19 and luhn_remainder(digits) == 0
 
 
 # --- IBAN (mod-97 plus national check digits where they exist) ---------------------------
@@ -147,10 +145,6 @@ def _bban(rng: random.Random, country: str) -> str:
     return f"{bank}{branch}{_es_control('00' + bank + branch)}{_es_control(account)}{account}"
 
 
-def _mod97(text: str) -> int:
-    return int("".join(str(int(ch, 36)) for ch in text)) % 97
-
-
 IBAN_COUNTRIES = ("DE", "FR", "ES", "NL", "GB", "IT")
 
 
@@ -158,13 +152,13 @@ def iban(rng: random.Random, country: str | None = None) -> str:
     """An IBAN of one of IBAN_COUNTRIES, electronic or grouped (print) format."""
     country = country or rng.choice(IBAN_COUNTRIES)
     bban = _bban(rng, country)
-    value = f"{country}{98 - _mod97(bban + country + '00'):02d}{bban}"
+    value = f"{country}{98 - mod97(bban + country + '00'):02d}{bban}"
     return value if rng.random() < 0.45 else _group(value, (4,) * 8, " ")
 
 
 def iban_ok(text: str) -> bool:
     value = _only_alnum(text)
-    return len(value) >= 15 and _mod97(value[4:] + value[:4]) == 1
+    return len(value) >= 15 and mod97(value[4:] + value[:4]) == 1
 
 
 # --- US SSN --------------------------------------------------------------------------------
@@ -197,21 +191,17 @@ def ssn_ok(text: str) -> bool:
 # --- UK NHS (mod 11) and NINO ----------------------------------------------------------------
 
 
-def _nhs_check(body: str) -> int:
-    return 11 - sum(int(d) * (10 - i) for i, d in enumerate(body)) % 11
-
-
 def nhs(rng: random.Random) -> str:
     while True:
         body = str(rng.randrange(4, 7)) + digits(rng, 8)
-        check = _nhs_check(body)
+        check = nhs_check(body)
         if check != 10:  # 10 means no valid number with this body
             return _group(body + str(check % 11), (3, 3, 4), rng.choice((" ", " ", "-", "")))
 
 
 def nhs_ok(text: str) -> bool:
     digits = _only_alnum(text)
-    return len(digits) == 10 and digits.isdigit() and _nhs_check(digits[:9]) % 11 == int(digits[9])
+    return len(digits) == 10 and digits.isdigit() and nhs_check(digits[:9]) % 11 == int(digits[9])
 
 
 _NINO_FIRST = "ABCEGHJKLMNOPRSTWXYZ"
@@ -299,40 +289,17 @@ def sin_ok(text: str) -> bool:
     return len(digits) == 9 and digits.isdigit() and digits[0] in "1234567" and card_ok(digits)
 
 
-_VERHOEFF_D = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
-    (2, 3, 4, 0, 1, 7, 8, 9, 5, 6), (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
-    (4, 0, 1, 2, 3, 9, 5, 6, 7, 8), (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
-    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2), (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
-    (8, 7, 6, 5, 9, 3, 2, 1, 0, 4), (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-)  # fmt: skip
-_VERHOEFF_P = (
-    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9), (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
-    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2), (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
-    (9, 4, 5, 3, 1, 2, 6, 8, 7, 0), (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
-    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5), (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
-)  # fmt: skip
-_VERHOEFF_INV = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
-
-
-def _verhoeff(digits: str, *, shift: int) -> int:
-    check = 0
-    for index, ch in enumerate(reversed(digits)):
-        check = _VERHOEFF_D[check][_VERHOEFF_P[(index + shift) % 8][int(ch)]]
-    return check
-
-
 def aadhaar(rng: random.Random) -> str:
     """First digit 2-9, Verhoeff check digit; never a palindrome (Presidio rejects those)."""
     while True:
         body = str(rng.randrange(2, 10)) + digits(rng, 10)
-        number = body + str(_VERHOEFF_INV[_verhoeff(body, shift=1)])
+        number = body + verhoeff_check_digit(body)
         if number != number[::-1]:
             return _group(number, (4, 4, 4), rng.choice((" ", " ", "-", "")))
 
 
 def aadhaar_ok(text: str) -> bool:
     digits = _only_alnum(text)
-    return (len(digits) == 12 and digits.isdigit() and digits[0] in "23456789") and _verhoeff(
-        digits, shift=0
-    ) == 0
+    return (len(digits) == 12 and digits.isdigit() and digits[0] in "23456789") and verhoeff_valid(
+        digits
+    )

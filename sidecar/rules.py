@@ -41,6 +41,16 @@ _LETTER_RUN = re.compile(r"[^\W\d_]+")
 # A record id compared or assigned in code or SQL: "WHERE id = 3500491955", "user_id=..."
 _CODE_ID = re.compile(r"(?i)(?:\bid|_id|Id)\s*(?:=|==|:=)\s*['\"]?$")
 _DAY_BEFORE = re.compile(r"(?i)(?<![\d.:/-])\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?$")
+# "Label: ", "- label = ", "\"key\": \"" at the start of a line, before the date.
+_RECORD_LABEL = re.compile(r"""[ \t>*-]*["']?([A-Za-z][\w .'/()-]{0,40}?)["']?\s*[:=]\s*["']?$""")
+_EVENT_LABEL = re.compile(
+    r"(?i)\b(?:created|updated|modified|changed|timestamp|time|generated|printed|sent"
+    r"|received|logged|exported|retrieved|invoice|invoiced|due|order|ordered|shipped"
+    r"|delivered|dispatched|paid|payment|transaction|posted|ticket|opened|closed|resolved"
+    r"|release|released|version|build|deployed|published|last\s+(?:login|seen|contact)"
+    r"|report|statement|period|run|job|scan)\b"
+)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _CLAUSE_BREAK = re.compile(r"[.;!?](?:\s|$)|[|\t]")
 _CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
@@ -201,6 +211,19 @@ def _looks_like_full_name(label: str) -> bool:
     return False
 
 
+def _in_person_record(text: str, finding: Finding, persons: Sequence[Finding]) -> bool:
+    """A date on a labelled line of a record (lines up to a blank line) naming a person."""
+    line_start = text.rfind("\n", 0, finding.start) + 1
+    label = _RECORD_LABEL.match(text, line_start, finding.start)
+    if label is None or _EVENT_LABEL.search(label.group(1)):
+        return False
+    blank_before = _BLANK_LINE.search(text[:line_start][::-1])
+    block_start = line_start - blank_before.start() if blank_before else 0
+    blank_after = _BLANK_LINE.search(text, finding.end)
+    block_end = blank_after.start() if blank_after else len(text)
+    return any(block_start <= p.start and p.end <= block_end for p in persons)
+
+
 def _with_day(text: str, finding: Finding) -> Finding:
     """Take in a day the model left out: "3rd" of "DOB 3rd March 1977"."""
     day = _DAY_BEFORE.search(text, max(0, finding.start - 12), finding.start)
@@ -257,6 +280,7 @@ class PrecisionRules:
         self._dates_all = detection.dates.mode == "all"
         min_age = detection.dates.birth_date_min_age
         self._birth_before = datetime.now(UTC).year - min_age if min_age else None
+        self._record_dates = detection.dates.record_dates
         self._date_window = detection.dates.window_chars
         self._date_cue = _cue_pattern(detection.dates.cues, r"(?![0-9A-Za-z])")
         self._urls_all = detection.urls.mode == "all"
@@ -413,7 +437,11 @@ class PrecisionRules:
         return False
 
     def _person_linked(self, text: str, finding: Finding, persons: Sequence[Finding]) -> bool:
-        if persons and (self._birth_like(text, finding) or self._beside(text, finding, persons)):
+        if persons and (
+            self._birth_like(text, finding)
+            or self._beside(text, finding, persons)
+            or (self._record_dates and _in_person_record(text, finding, persons))
+        ):
             return True
         if self._under_cue_header(text, finding):
             return True

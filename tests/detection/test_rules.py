@@ -357,3 +357,19 @@ def test_a_site_named_after_a_person_in_the_text_is_personal() -> None:
         findings.append(Finding("URL", at, at + len(url), 0.6))
     kept = [text[f.start : f.end] for f in DEFAULT.apply(text, findings) if f.entity == "URL"]
     assert kept == ["https://advikabadami.dev"]
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "kept"),
+    [
+        ("Employee: Jane Roe\nSIN: 046 454 286\nEffective: 2023-11-20\n", "2023-11-20", True),
+        ('{"name": "Jane Roe",\n "enrolment": "2023-11-20"}', "2023-11-20", True),
+        # Event labels, another record, an unlabelled line.
+        ("Employee: Jane Roe\nCreated: 2023-11-20\n", "2023-11-20", False),
+        ("Employee: Jane Roe\nInvoice date: 2023-11-20\n", "2023-11-20", False),
+        ("Employee: Jane Roe\n\nRelease train\nEffective: 2023-11-20", "2023-11-20", False),
+        ("Employee: Jane Roe\nthe office moved on 2023-11-20", "2023-11-20", False),
+    ],
+)
+def test_dates_on_labelled_lines_of_a_persons_record(text: str, date: str, kept: bool) -> None:
+    assert _dates_kept(text, date, person="Jane Roe") is kept

@@ -97,7 +97,8 @@ class ExactIbanRecognizer(EntityRecognizer):
         )
 
     def load(self) -> None:
-        pass
+        """Nothing to load: the pattern and the length table are module constants
+        (EntityRecognizer declares load abstract)."""
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None

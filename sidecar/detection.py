@@ -1,9 +1,15 @@
 """PII detection: the Detector protocol and its Presidio + spaCy implementation.
 
-The only module that imports presidio or spacy. It returns spans (offsets into the
-original text), never strings, and never logs what it reads. spaCy pipelines are loaded
-once per (language, model) with only the named-entity recognizer; Presidio's pattern
-recognizers (checksum-validated: Luhn, IBAN mod-97, SSN rules, ...) run beside it.
+With `recognizers.py` (Presidio's recognizers, corrected and added to) the only module
+that imports presidio or spacy. It returns spans (offsets into the original text), never
+strings, and never logs what it reads. spaCy pipelines are loaded once per (language,
+model) with only the named-entity recognizer; Presidio's pattern recognizers
+(checksum-validated: Luhn, IBAN mod-97, SSN rules, ...) run beside it.
+
+Per text: the de-obfuscated view (`deobfuscate.py`), Presidio on it, the name and address
+layers on it, then the precision rules (`rules.py`: NER plausibility, dates, URLs,
+lookalikes) and the allow-list; findings map back to the original characters and
+overlaps merge.
 """
 
 from __future__ import annotations

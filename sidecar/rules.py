@@ -281,6 +281,7 @@ class PrecisionRules:
         min_age = detection.dates.birth_date_min_age
         self._birth_before = datetime.now(UTC).year - min_age if min_age else None
         self._record_dates = detection.dates.record_dates
+        _known_names()  # built at start, not on the first request
         self._date_window = detection.dates.window_chars
         self._date_cue = _cue_pattern(detection.dates.cues, r"(?![0-9A-Za-z])")
         self._urls_all = detection.urls.mode == "all"

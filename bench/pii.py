@@ -14,6 +14,9 @@ import random
 import unicodedata
 from dataclasses import dataclass
 
+from sidecar import checksums
+from sidecar.checksums import spanish_ccc_control
+
 __all__ = [
     "Person",
     "card_number",
@@ -265,13 +268,7 @@ def phone(rng: random.Random) -> str:
 
 
 def luhn_valid(number: str) -> bool:
-    digits = [int(ch) for ch in number if ch.isdigit()]
-    total = 0
-    for index, digit in enumerate(reversed(digits)):
-        if index % 2 == 1:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
+    return checksums.luhn_valid("".join(ch for ch in number if ch.isdigit()))
 
 
 def _with_check_digit(body: str) -> str:
@@ -318,13 +315,6 @@ def _alnum_to_digits(text: str) -> str:
     return "".join(str(int(ch, 36)) for ch in text)
 
 
-def _weighted_mod11(digits: str) -> int:
-    """Spanish CCC control digit over ten digits (weights from the Spanish banking standard)."""
-    weights = (1, 2, 4, 8, 5, 10, 9, 7, 3, 6)
-    check = 11 - sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
-    return {10: 1, 11: 0}.get(check, check)
-
-
 def _bban(rng: random.Random, country: str) -> str:
     if country == "DE":
         bank = rng.choice(("10070000", "37040044", "50010517", "70150000", "12030000"))
@@ -346,7 +336,7 @@ def _bban(rng: random.Random, country: str) -> str:
                 return bank + account
     bank = rng.choice(("2100", "0049", "0182", "0081", "2085"))
     branch, account = _digits(rng, 4), _digits(rng, 10)
-    control = f"{_weighted_mod11('00' + bank + branch)}{_weighted_mod11(account)}"
+    control = f"{spanish_ccc_control('00' + bank + branch)}{spanish_ccc_control(account)}"
     return bank + branch + control + account
 
 

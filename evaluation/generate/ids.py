@@ -18,6 +18,7 @@ from sidecar.checksums import (
     luhn_remainder,
     mod97,
     nhs_check,
+    spanish_ccc_control,
     verhoeff_check_digit,
     verhoeff_valid,
 )
@@ -111,13 +112,6 @@ def _it_check_char(text: str) -> str:
     return chr(ord("A") + total % 26)
 
 
-def _es_control(digits: str) -> int:
-    """Spanish CCC control digit over ten digits (weights of the Spanish banking standard)."""
-    weights = (1, 2, 4, 8, 5, 10, 9, 7, 3, 6)
-    check = 11 - sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
-    return {10: 1, 11: 0}.get(check, check)
-
-
 def _bban(rng: random.Random, country: str) -> str:
     if country == "DE":
         return rng.choice(("10070000", "37040044", "50010517", "70150000")) + digits(rng, 10)
@@ -142,7 +136,8 @@ def _bban(rng: random.Random, country: str) -> str:
         return _it_check_char(body) + body
     bank = rng.choice(("2100", "0049", "0182", "0081", "2085"))
     branch, account = digits(rng, 4), digits(rng, 10)
-    return f"{bank}{branch}{_es_control('00' + bank + branch)}{_es_control(account)}{account}"
+    control = f"{spanish_ccc_control('00' + bank + branch)}{spanish_ccc_control(account)}"
+    return f"{bank}{branch}{control}{account}"
 
 
 IBAN_COUNTRIES = ("DE", "FR", "ES", "NL", "GB", "IT")

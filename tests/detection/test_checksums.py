@@ -12,6 +12,7 @@ from sidecar.checksums import (
     mod97,
     nhs_check,
     nhs_valid,
+    spanish_ccc_control,
     verhoeff_check_digit,
     verhoeff_valid,
 )
@@ -68,3 +69,10 @@ def test_iban_single_character_change_is_caught(iban: str, data: st.DataObject) 
     alphabet = "0123456789" if iban[index].isdigit() else "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
     other = data.draw(st.sampled_from(alphabet).filter(lambda c: c != iban[index]))
     assert not iban_valid(iban[:index] + other + iban[index + 1 :])
+
+
+def test_spanish_ccc_control_digits() -> None:
+    """The CCC 2100 0418 45 0200051332 (the ES91 2100 0418 4502 0005 1332 IBAN example)."""
+    assert spanish_ccc_control("00" + "2100" + "0418") == 4
+    assert spanish_ccc_control("0200051332") == 5
+    assert iban_valid("ES9121000418450200051332")

@@ -51,6 +51,7 @@ _EVENT_LABEL = re.compile(
     r"|report|statement|period|run|job|scan)\b"
 )
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
+# Clause boundaries: ". ", "; ", "|", tab.
 _CLAUSE_BREAK = re.compile(r"[.;!?](?:\s|$)|[|\t]")
 _CLOCK_TIME = re.compile(r"\d{1,2}:\d{2}")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
@@ -63,8 +64,6 @@ _DOTTED_DATE = re.compile(
     r"(?:0?[1-9]|[12]\d|3[01])\.(?:0?[1-9]|1[0-2])\.(?:19|20)?\d\d"
     r"|(?:19|20)\d\d\.(?:0?[1-9]|1[0-2])\.(?:0?[1-9]|[12]\d|3[01])"
 )
-# Clause boundaries, matched on the reversed text before a date: ". ", "; ", "|", tab.
-_CLAUSE_END = re.compile(r"\s[.;!?]|[|\t]")
 # A URL is personal when it names a person's page: a profile path or a one-segment user
 # page on a code host, a home directory, or query parameters that carry identity.
 _PERSONAL_URL = re.compile(
@@ -313,12 +312,17 @@ class PrecisionRules:
         persons = [f for f in findings if f.entity == "PERSON"]
         # Words of the people named here, from names and e-mail local parts: a site
         # called after one of them is theirs ("abadami@..." beside "advikabadami.dev").
-        owners = frozenset(
-            word.lower()
-            for f in findings
-            if f.entity in ("PERSON", "EMAIL_ADDRESS")
-            for word in _LETTER_RUN.findall(text[f.start : f.end].split("@")[0])
-            if len(word) >= 4
+        # Only URLs need them.
+        owners = (
+            frozenset(
+                word.lower()
+                for f in findings
+                if f.entity in ("PERSON", "EMAIL_ADDRESS")
+                for word in _LETTER_RUN.findall(text[f.start : f.end].split("@")[0])
+                if len(word) >= 4
+            )
+            if any(f.entity == "URL" for f in findings)
+            else frozenset()
         )
         for finding in findings:
             finding = _trimmed(text, finding, _URL_WRAPPERS if finding.entity == "URL" else "")
@@ -449,9 +453,9 @@ class PrecisionRules:
         line_start = _line_start(text, finding.start, self._date_window)
         # The cue must be in the same clause: "DOB 1981-03-12. Deployed 2024-01-05" links
         # only the first date.
-        clause = _CLAUSE_END.search(text[line_start : finding.start][::-1])
-        if clause is not None:
-            line_start = finding.start - clause.start()
+        breaks = [m.end() for m in _CLAUSE_BREAK.finditer(text, line_start, finding.start)]
+        if breaks:
+            line_start = breaks[-1]
         elif finding.start - line_start < self._date_window and line_start > 0:
             # A date early on its line may answer the line before ("Date of birth on
             # file?\nCaller: It's 1971-03-28"): the cue may be on that line.

@@ -251,6 +251,7 @@ def _name_code(name: str, *, given: bool) -> str:
     vowels = [ch for ch in letters if ch in "AEIOU"]
     if given and len(consonants) >= 4:
         return consonants[0] + consonants[2] + consonants[3]
+    # The codice fiscale pads a name with fewer than three letters with X (DM 345/1976).
     return ("".join(consonants + vowels) + "XXX")[:3]
 
 

@@ -309,7 +309,7 @@ _WORDS = st.sampled_from(
 )
 
 
-def _check_spans(text: str, found: list[Finding]) -> None:
+def _assert_spans_well_formed(text: str, found: list[Finding]) -> None:
     previous_end = -1
     for f in found:
         assert 0 <= f.start < f.end <= len(text)
@@ -327,7 +327,7 @@ def _check_spans(text: str, found: list[Finding]) -> None:
 @given(st.lists(st.one_of(_WORDS, st.text(_ALPHABET, max_size=8)), max_size=25))
 def test_spans_well_formed(recognizer: NameRecognizer, parts: list[str]) -> None:
     text = " ".join(parts)
-    _check_spans(text, recognizer.find(text))
+    _assert_spans_well_formed(text, recognizer.find(text))
 
 
 _LOWER_WORDS = st.sampled_from(
@@ -366,4 +366,4 @@ def test_lowercase_without_cue_needs_pair(recognizer: NameRecognizer, words: lis
     has_pair = any(a in given_names and b in surnames for a, b in itertools.pairwise(words))
     if not has_pair:
         assert found == []
-    _check_spans(text, found)
+    _assert_spans_well_formed(text, found)

@@ -151,9 +151,15 @@ class AddressRules(_Model):
 
 
 class DateRules(_Model):
-    """Which dates are personal data: only those tied to a person, or every date."""
+    """Which dates are personal data.
 
-    mode: Literal["person_linked", "all"] = "person_linked"
+    `person_linked`: only dates tied to a person by the rules below. `personal_texts`:
+    those, and every date in a text that holds other personal data (a name, an e-mail
+    address, a phone number, an identifier, an address): in a record, a message or a log
+    about a person, its dates are about that person too. `all`: every date.
+    """
+
+    mode: Literal["person_linked", "personal_texts", "all"] = "personal_texts"
     # A date is person-linked when one of these words precedes it on its line within
     # `window_chars`, or follows it closely ("12/03/1981 (DOB)").
     cues: tuple[str, ...] = Field(default=_DEFAULT_DATE_CUES, min_length=1)

@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from sidecar.checksums import iban_valid, luhn_valid, nhs_valid, verhoeff_valid
+from sidecar.dates import date_ends_at
 from sidecar.normalize import Normalized, normalize
 
 __all__ = ["DeobfuscationOptions", "deobfuscate"]
@@ -865,6 +866,8 @@ def _wrapped_number(text: str, start: int, end: int, marker: str) -> bool:
     after = number_right.end()
     if (after < len(text) and text[after].isalnum()) or _DATE.match(text, end):
         return False  # the next line starts with a token or a date of its own
+    if date_ends_at(text, number_left.end()):
+        return False  # "...;12/03/1981\n4929...": the line ends with a date
     digits_left = _NOT_DIGITS.sub("", number_left.group())
     digits_right = _NOT_DIGITS.sub("", number_right.group())
     if marker != "=" and (_complete(digits_left) or _complete(digits_right)):

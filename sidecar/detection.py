@@ -198,7 +198,6 @@ class _Screen:
     deobfuscation: DeobfuscationOptions
     names: NameRecognizer | None
     addresses: AddressRecognizer | None
-    allowed: frozenset[str]
 
 
 class PresidioDetector:
@@ -291,11 +290,12 @@ class PresidioDetector:
         for r in results:
             finding = Finding(str(r.entity_type), int(r.start), int(r.end), float(r.score))
             by_ner = r.recognition_metadata.get(_RECOGNIZER) == _NER_RECOGNIZER
-            if (
-                not by_ner
-                or finding.entity not in _NER_CHECKED
-                or plausible_ner(view.text, finding)
-            ):
+            if by_ner and finding.entity in _NER_CHECKED:
+                # The model's span cut to the name's line and past code ("Jane Doe\nDOB").
+                plausible = plausible_ner(view.text, finding)
+                if plausible is not None:
+                    found.append(plausible)
+            else:
                 found.append(finding)
         for layer in (screen.names, screen.addresses):
             if layer is not None:
@@ -303,8 +303,6 @@ class PresidioDetector:
                     f for f in layer.find(view.text) if f.score >= detection.score_threshold
                 )
         kept = screen.rules.apply(view.text, found)
-        if screen.allowed:
-            kept = [f for f in kept if view.text[f.start : f.end] not in screen.allowed]
         return merge_overlaps(_to_original(kept, view.to_original))
 
 
@@ -349,7 +347,6 @@ def _screen(detection: Detection, analyzer: Any) -> _Screen:
             and (addresses.streets or addresses.cities or addresses.postcodes)
             else None
         ),
-        allowed=frozenset(detection.allow_list),
     )
 
 

@@ -18,8 +18,13 @@ Rules (each switchable through `NameOptions`):
   initials and surname particles ("van der", "de la", "bin", "al-").
 - titles: "Mr/Mrs/Ms/Mx/Dr/Prof/Sir/Dame/Herr/Frau/M./Mme/Mlle/Sr./Sra./Srta." + name.
 - any_case: lower-case or ALL-CAPS names count only as a known given name + known surname
-  pair, or after a cue (then the first token must be a known given name or, after a title,
-  a known surname).
+  pair, a known given name + a word that is no English, place or function word
+  ("anna kallert"), or after a cue (then the first token must be a known given name or,
+  after a title, a known surname).
+- short forms, whatever the context: "Wade, Margaret" (surname, comma, known given name;
+  not a place, not inside a list of words), "E. Wilson" (initial + known surname),
+  "Hannah K." (known given name + initial). Chat mentions ("@Megan Wilson") are names,
+  not handles.
 
 - structure: table columns under a header that names a person ("Name", "Owner",
   "Assignee", "customer_name"; Markdown, CSV, TSV, SQL INSERT column lists), two-cell label
@@ -459,8 +464,10 @@ class NameRecognizer:
             before = text[start - 1] if start else ""
             after = text[end] if end < n else ""
             after2 = text[end + 1] if end + 1 < n else ""
+            # "@Megan Wilson can you review?": a chat mention, not a handle or an address
+            mention = before == "@" and (start < 2 or not text[start - 2].isalnum())
             code = (
-                before in _CODE_BEFORE
+                (before in _CODE_BEFORE and not mention)
                 or after in _CODE_AFTER
                 or (before == "." and start >= 2 and text[start - 2].isalnum())
                 or (after == "." and after2.isalnum())
@@ -509,6 +516,21 @@ class NameRecognizer:
         low = token.lower
         return low in self._stop or low in UI_WORDS or gazetteers.is_english_word(low)
 
+    def _unknown_word(self, token: _Token) -> bool:
+        """No English, stop, UI or place word, letters only (3+), with a vowel: in lower
+        case or ALL CAPS after a given name, a surname the lists do not have."""
+        low = token.lower
+        return (
+            len(low) >= 3
+            and low.isalpha()
+            and any(c in _VOWELS for c in gazetteers._fold(low))
+            and not self._plain_english(token)
+            and low not in _PARTICLES
+            and low not in _FUNCTION_WORDS
+            and low not in self._cities
+            and low not in _ORG_WORDS
+        )
+
     def _shape_ok(self, token: _Token, *, cased: bool) -> bool:
         """Title-case always; ALL CAPS / lower case only when `cased` is False (any_case)."""
         if token.code:
@@ -517,7 +539,9 @@ class NameRecognizer:
             return True
         return not cased and self.options.any_case
 
-    def _surname_like(self, token: _Token, *, cased: bool, distinctive: bool = False) -> bool:
+    def _surname_like(
+        self, token: _Token, *, cased: bool, distinctive: bool = False, lower_start: bool = False
+    ) -> bool:
         """Whether a token can continue a name (middle name or surname). `distinctive`: the
         name started with a given name that is not an English word ("Ada", not "Julia")."""
         if not self._shape_ok(token, cased=cased):
@@ -526,9 +550,13 @@ class NameRecognizer:
         if low in UI_WORDS or low in self._stop:
             return False
         if not token.title:
-            # lower/ALL CAPS: only a known surname or given name that is not a common word
-            return (self._is_surname(token) or self._is_given(token)) and (
-                low not in gazetteers.COMMON_WORDS or low in self._common_surnames
+            # lower/ALL CAPS: a known surname or given name that is not a common word, or
+            # after a distinctive given name a word that is no word ("anna kallert")
+            return (
+                (self._is_surname(token) or self._is_given(token))
+                and (low not in gazetteers.COMMON_WORDS or low in self._common_surnames)
+            ) or (
+                lower_start and distinctive and token.text.islower() and self._unknown_word(token)
             )
         if self._is_given(token):
             return True
@@ -544,6 +572,7 @@ class NameRecognizer:
         j = i + 1
         count = 1
         distinctive = not gazetteers.is_english_word(tokens[i].lower)
+        lower_start = tokens[i].text.islower()
         while j < len(tokens) and count < 5:
             gap = text[tokens[j - 1].end : tokens[j].start]
             prev = tokens[j - 1]
@@ -563,7 +592,7 @@ class NameRecognizer:
                         break
                     k += 1
                 if k < len(tokens) and self._surname_like(
-                    tokens[k], cased=cased, distinctive=distinctive
+                    tokens[k], cased=cased, distinctive=distinctive, lower_start=lower_start
                 ):
                     last = k
                     j = k + 1
@@ -576,7 +605,9 @@ class NameRecognizer:
                     j += 1
                     continue
                 break
-            if not self._surname_like(tok, cased=cased, distinctive=distinctive):
+            if not self._surname_like(
+                tok, cased=cased, distinctive=distinctive, lower_start=lower_start
+            ):
                 break
             last = j
             j += 1
@@ -828,6 +859,7 @@ class NameRecognizer:
             found.extend(self._contact_runs(text, tokens))
             found.extend(self._signature_lines(text, tokens, index))
             found.extend(self._foreign_runs(text, tokens))
+            found.extend(self._short_forms(text, tokens))
             found.extend(self._coordinated(text, tokens, index, found))
         if opts.lists:
             found.extend(self._pairs(text, tokens))
@@ -935,7 +967,7 @@ class NameRecognizer:
                 continue
             if text[tok.end : nxt.start] not in (" ", "  "):
                 continue
-            if (
+            if (tok.lower not in gazetteers.COMMON_WORDS and self._unknown_word(nxt)) or (
                 self._is_surname(nxt)
                 and nxt.lower not in self._stop
                 and nxt.lower not in UI_WORDS
@@ -1415,6 +1447,72 @@ class NameRecognizer:
             if self._name_words(text, tokens, i, last, single=False):
                 yield self._finding(tokens, i, last)
 
+    def _surname_first(self, token: _Token) -> bool:
+        """A token that can be a surname written before the given name: a known surname
+        that is not an ordinary word (or is a very common surname), or an unknown
+        title-case word; not a place ("Paris, Charlotte" is read as a place)."""
+        low = token.lower
+        if token.code or low in UI_WORDS or low in self._stop or low in _PARTICLES:
+            return False
+        if len(token.text) < 2 or (low in self._cities and not self._is_surname(token)):
+            return False
+        if self._is_surname(token):
+            return not self._plain_english(token) or low in self._common_surnames
+        return token.title and not self._plain_english(token) and low not in _ORG_WORDS
+
+    def _short_forms(self, text: str, tokens: list[_Token]) -> Iterable[Finding]:
+        """Names written short or inverted, whatever the context: "Wade, Margaret" (a
+        surname, a comma, a known given name), "E. Wilson" (an initial and a known
+        surname), "Tobiasz B." (a known given name and an initial)."""
+        any_case = self.options.any_case
+        for i in range(len(tokens) - 1):
+            tok, nxt = tokens[i], tokens[i + 1]
+            if tok.code or nxt.code:
+                continue
+            gap = text[tok.end : nxt.start]
+            if gap == ", " and self._is_given(nxt) and nxt.lower not in self._cities:
+                same_shape = (tok.title and nxt.title) or (
+                    any_case and tok.upper == nxt.upper and not (tok.title or nxt.title)
+                )
+                if (
+                    same_shape
+                    and self._surname_first(tok)
+                    and (tok.title or self._is_surname(tok))
+                    and not self._listed(text, tokens, i)
+                ):
+                    yield Finding(ENTITY, tok.start, nxt.end, self.options.score)
+            elif (
+                gap == ". "
+                and len(tok.text) == 1
+                and tok.text.isupper()
+                and text[tok.start - 1 : tok.start] != "."  # "U.S. Army"
+                and tok.lower not in _TITLE_WORDS  # "M. Dupont": the title rule has it
+                and nxt.title
+                and self._is_surname(nxt)
+                and (not self._plain_english(nxt) or nxt.lower in self._common_surnames)
+            ):
+                last = self._extend(text, tokens, i + 1, cased=True)
+                yield Finding(ENTITY, tok.start, tokens[last].end, self.options.score)
+            elif (
+                gap == " "
+                and tok.title
+                and len(nxt.text) == 1
+                and nxt.text.isupper()
+                and text[nxt.end : nxt.end + 1] == "."
+                and not text[nxt.end + 1 : nxt.end + 3].strip(" ")[:1].isupper()
+                and self._is_given(tok)
+            ):
+                yield Finding(ENTITY, tok.start, nxt.end + 1, self.options.score)
+
+    @staticmethod
+    def _listed(text: str, tokens: list[_Token], i: int) -> bool:
+        """tokens[i] is an item of an enumeration of capitalised words ("Apples, Pears,
+        Plums"): a comma-separated list continues after the pair."""
+        if i + 2 >= len(tokens):
+            return False
+        after = text[tokens[i + 1].end : tokens[i + 2].start]
+        return after == ", " and tokens[i + 2].title and tokens[i + 2].end - tokens[i + 2].start > 1
+
     def _foreign_runs(self, text: str, tokens: list[_Token]) -> Iterable[Finding]:
         """Two or three capitalised words in a row, none an English, UI or company word
         and none a place, at least one a known given name or surname ("Gaja Mikosz",
@@ -1443,6 +1541,15 @@ class NameRecognizer:
 
 # A contact detail right after a name: "Gaja Hajder, +4915200487193", "Aishani Bhat on
 # +91 94508 77420", "Mei Tan (mei@x.org)", "Mei Tan <mei@x.org>".
+_VOWELS = frozenset("aeiouy")
+# Conjunctions and prepositions of the other languages names come in ("anna und ben").
+_FUNCTION_WORDS = word_set(
+    """
+    und oder mit für bei aus nach vom zum zur et ou avec pour chez sur dans une con para
+    por sin entre una ed per con tra fra nel che met voor naar bij het een ook com sem
+    uma pelo pela
+    """
+)
 _CONTACT_AFTER = regex.compile(
     r"[ \t]*(?:[,(<\[:\-\u2013|/][ \t]*|[ \t]+(?:on|at|via|tel\.?|phone|mobile|cell|"
     r"e-?mail)[ \t:]+)(?:mailto:)?(?:[\p{L}\p{N}._%+\-]+@[\p{L}\p{N}\-]+\.[\p{L}]|"

@@ -37,8 +37,9 @@ from presidio_analyzer.predefined_recognizers import (
 
 from governance.policy import Detection
 from sidecar.checksums import iban_valid
+from sidecar.dates import find_dates
 
-__all__ = ["ExactIbanRecognizer", "StrictUsSsnRecognizer", "install"]
+__all__ = ["ExactIbanRecognizer", "StrictUsSsnRecognizer", "WrittenDateRecognizer", "install"]
 
 _NATIONAL_IDS = (
     UkNinoRecognizer,
@@ -123,6 +124,29 @@ class ExactIbanRecognizer(EntityRecognizer):
         return results
 
 
+class WrittenDateRecognizer(EntityRecognizer):
+    """DATE_TIME by pattern; replaces Presidio's numeric-only DateRecognizer."""
+
+    SCORE = 0.6
+
+    def __init__(self, supported_language: str = "en") -> None:
+        super().__init__(
+            supported_entities=["DATE_TIME"],
+            name="WrittenDateRecognizer",
+            supported_language=supported_language,
+        )
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        return [
+            RecognizerResult("DATE_TIME", start, end, self.SCORE) for start, end in find_dates(text)
+        ]
+
+
 def _compact_dates(language: str) -> PatternRecognizer:
     """YYYYMMDD dates right after a birth word ("BDAY:19800101", "dob=19800101"): alone
     they are too common as plain numbers to count. Presidio compiles with the `regex`
@@ -162,6 +186,7 @@ def install(registry: RecognizerRegistry, detection: Detection) -> None:
     )
     registry.add_recognizer(_mastercard_2_series())
     registry.add_recognizer(ExactIbanRecognizer(language))
+    _replace(registry, "DateRecognizer", WrittenDateRecognizer(supported_language=language))
     registry.add_recognizer(_compact_dates(language))
     present = {e for r in registry.recognizers for e in r.supported_entities}
     for recognizer in _NATIONAL_IDS:

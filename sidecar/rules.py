@@ -4,8 +4,10 @@ Presidio flags every date, every URL and every run of digits a pattern accepts. 
 those in real traffic are log timestamps, release dates, documentation links, order and
 tracking numbers, version strings, UUIDs and hashes. These rules, each switchable in
 policies.yaml (`detection.dates`, `detection.urls`, `detection.lookalikes`), drop such
-findings. They read the analysed text around a finding and return kept findings only;
-they never copy or report the text.
+findings. Dates are decided last: under the default `dates.mode: personal_texts` every
+date of a text that holds other personal data is kept. The policy's allow-list applies
+here too, so an allowed value never makes a text personal. They read the analysed text
+around a finding and return kept findings only; they never copy or report the text.
 """
 
 from __future__ import annotations
@@ -273,10 +275,14 @@ def _cue_pattern(cues: Iterable[str], suffix: str) -> re.Pattern[str]:
 
 
 class PrecisionRules:
-    """The policy's date, URL and lookalike rules, compiled once per policy."""
+    """The policy's date, URL and lookalike rules and its allow-list, compiled once per
+    policy."""
 
     def __init__(self, detection: Detection) -> None:
+        # The policy's allow-list: values that are never personal data (support@acme.com).
+        self._allow = frozenset(detection.allow_list)
         self._dates_all = detection.dates.mode == "all"
+        self._dates_in_personal_texts = detection.dates.mode == "personal_texts"
         min_age = detection.dates.birth_date_min_age
         self._birth_before = datetime.now(UTC).year - min_age if min_age else None
         self._record_dates = detection.dates.record_dates
@@ -324,29 +330,35 @@ class PrecisionRules:
             if any(f.entity == "URL" for f in findings)
             else frozenset()
         )
+        dates = []
         for finding in findings:
-            finding = _trimmed(text, finding, _URL_WRAPPERS if finding.entity == "URL" else "")
             if finding.entity == "DATE_TIME":
-                finding = _with_day(text, finding)
-            if finding.end > finding.start and self._keep(text, finding, persons, owners):
+                dates.append(_with_day(text, _trimmed(text, finding, "")))
+                continue
+            finding = _trimmed(text, finding, _URL_WRAPPERS if finding.entity == "URL" else "")
+            if self._keep(text, finding, owners):
                 kept.append(finding)
+        # Dates last: whether the text holds other personal data decides them.
+        personal_text = self._dates_in_personal_texts and bool(kept)
+        kept.extend(
+            date
+            for date in dates
+            if self._allowed(text, date)
+            and not self._lookalike(text, date)
+            and (self._dates_all or personal_text or self._person_linked(text, date, persons))
+        )
         return kept
 
-    def _keep(
-        self,
-        text: str,
-        finding: Finding,
-        persons: Sequence[Finding],
-        owners: frozenset[str] = frozenset(),
-    ) -> bool:
+    def _allowed(self, text: str, finding: Finding) -> bool:
+        return finding.end > finding.start and text[finding.start : finding.end] not in self._allow
+
+    def _keep(self, text: str, finding: Finding, owners: frozenset[str]) -> bool:
+        if not self._allowed(text, finding):
+            return False
         entity = finding.entity
         if entity == "URL":
             return self._urls_all or _personal_url(text, finding, owners)
-        if entity in NUMERIC_ENTITIES and self._lookalike(text, finding):
-            return False
-        if entity == "DATE_TIME" and not self._dates_all:
-            return self._person_linked(text, finding, persons)
-        return True
+        return entity not in NUMERIC_ENTITIES or not self._lookalike(text, finding)
 
     def _birth_like(self, text: str, finding: Finding) -> bool:
         """A full date old enough to be a birth date, in a text that names a person."""
@@ -414,6 +426,8 @@ class PrecisionRules:
             return False  # 203.0.113.7 has a version's shape; an address is the reading
         if finding.entity == "DATE_TIME" and _DOTTED_DATE.fullmatch(token):
             return False  # 12.09.1949 likewise: a date is the reading
+        if finding.entity == "PHONE_NUMBER" and _DOTTED_DATE.fullmatch(token):
+            return True  # 03.03.1984: a date; the date recognizer has it too
         if finding.entity == "PHONE_NUMBER" and _DOTTED_PHONE.fullmatch(token):
             return False  # 202.555.0147: groups of 2-4 digits are a phone's, not a version's
         if any(shape.fullmatch(token) for shape in self._shapes):

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import base64
 import itertools
+import re
 import unicodedata
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from sidecar.checksums import luhn_valid
 from sidecar.deobfuscate import DeobfuscationOptions, deobfuscate
 from sidecar.normalize import Normalized, normalize
 
@@ -584,3 +586,30 @@ def test_wrap_needs_a_valid_value() -> None:
     """A break inside digits joins only when the joined number is valid."""
     assert deobfuscate("card is 4111 1111 1111 111\n2 ok").text.count("\n") == 1
     assert deobfuscate("Tel: +34 938 77\n74 49\n").text == "Tel: +34 938 7774 49\n"
+
+
+def test_a_line_ending_in_a_date_is_not_wrapped_into_the_next() -> None:
+    """A CSV row ending in a date and a row starting with digits: the year and the next
+    row's digits may pass a checksum together (1981 + 4111... does Luhn), yet the date is
+    whole on its line."""
+    for date in ("12/03/1981", "1981-03-12", "12.03.1981", "March 12, 1981", "12 Mar 1981"):
+        text = f"name;dob\nJane Roe;{date}\n{_luhn_tail(date)};x\n"
+        assert deobfuscate(text).text == text, date
+
+
+def _luhn_tail(date: str) -> str:
+    """Digits that make the date's last number plus them a Luhn-valid card number."""
+    ending = re.search(r"\d+$", date)
+    assert ending is not None
+    for last in range(10):
+        tail = "4111111111111"[: 16 - len(ending.group()) - 1] + str(last)
+        if luhn_valid(ending.group() + tail):
+            # Without the date rule the wrap would be joined: the joined digits validate.
+            assert _wrapped_number_joins(ending.group(), tail)
+            return tail
+    raise AssertionError("no Luhn completion")
+
+
+def _wrapped_number_joins(left: str, right: str) -> bool:
+    text = f"id: {left}\n{right};x\n"
+    return deobfuscate(text).text != text

@@ -139,6 +139,17 @@ POSITIVES = [
     # ALL CAPS name after a strong cue
     ("Name: APRIL BERGER\nDate of birth: x", ["APRIL BERGER"]),
     ("Hi, I'm John Smith, mail john.smith@example.com now", ["John Smith"]),
+    # short and inverted forms, whatever the context
+    ("Please forward to Wade, Margaret in accounting.", ["Wade, Margaret"]),
+    ("Report prepared for Heintze, Esther.", ["Heintze, Esther"]),
+    ("[10:02] E. Wilson: can you resend the file?", ["E. Wilson"]),
+    ("Next of kin: T. Alexander (brother)", ["T. Alexander"]),
+    ("cc: Hannah K.; ops-team", ["Hannah K."]),
+    # chat mentions
+    ("@Megan Wilson can you review?", ["Megan Wilson"]),
+    # lower case: a known given name and a word that is no word
+    ("Please forward to anna kallert in accounting.", ["anna kallert"]),
+    ("Report prepared for esther heintze.", ["esther heintze"]),
 ]
 
 
@@ -212,6 +223,14 @@ NEGATIVES = [
     "We use Django, Flask and Celery.",
     "Call Support, +44 20 7946 0000",
     "Release Notes\nVersion 2\nsupport@example.com\n",
+    # short forms: places, lists of words, abbreviations, code annotations
+    "Paris, Charlotte and Austin are on the tour.",
+    "Apples, Pears, Plums",
+    "Troops of the U.S. Army arrived.",
+    "Plan B. However, the rollout continues.",
+    "@Override\npublic String toString()",
+    "Thanks, Will do.",
+    "anna und ben",
     "Contact sales@acme.com for Acme Cloud pricing",
     "the parcel went to Lake Megan, NY",
     "Python said nothing; Legal confirmed the terms.",

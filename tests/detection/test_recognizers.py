@@ -396,3 +396,33 @@ def test_compact_numbers_without_a_birth_word_not_dates(
     detector: PresidioDetector, shipped_policies: Policies, text: str
 ) -> None:
     assert _values(_detect(detector, shipped_policies, text), text, "DATE_TIME") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Patient: Jane Doe\nDOB: 03 MAR 1984\n", "03 MAR 1984"),
+        ("Jane Doe was born on Sat 3 Mar 1984.", "Sat 3 Mar 1984"),
+        ("Jane Doe, geboren am 3. März 1984", "3. März 1984"),
+        ("Jane Doe was born on 03.03.1984.", "03.03.1984"),  # a date, not a phone number
+    ],
+)
+def test_written_dates_detected_in_a_text_about_a_person(
+    detector: PresidioDetector, shipped_policies: Policies, text: str, value: str
+) -> None:
+    _assert_found(detector, shipped_policies, text, value, "DATE_TIME")
+
+
+def test_ner_person_spans_stop_at_the_line_end(
+    detector: PresidioDetector, shipped_policies: Policies
+) -> None:
+    # The model labels "Jane Doe\nDOB" a person; the finding is the name alone.
+    text = "Patient: Jane Doe\nDOB: 03 MAR 1984\n"
+    assert _values(_detect(detector, shipped_policies, text), text, "PERSON") == ["Jane Doe"]
+
+
+def test_dates_in_texts_without_personal_data_are_left(
+    detector: PresidioDetector, shipped_policies: Policies
+) -> None:
+    text = "## 2.4.0 (3 Mar 2024)\n- fix: retry on timeout\n"
+    assert _detect(detector, shipped_policies, text) == ()

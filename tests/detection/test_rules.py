@@ -270,13 +270,20 @@ def test_ner_location_labels(text: str, value: str, keep: bool) -> None:
     assert (_plausible(text, value, "LOCATION") is not None) is keep
 
 
-def _dates_kept(text: str, date: str, *, person: str | None) -> bool:
+# The linking rules alone: under the default (`personal_texts`) a named person in the
+# text already makes every date in it personal.
+LINKED = PrecisionRules(Detection(entities=("PERSON",), dates=DateRules(mode="person_linked")))
+
+
+def _dates_kept(
+    text: str, date: str, *, person: str | None, rules: PrecisionRules = LINKED
+) -> bool:
     start = text.index(date)
     findings = [Finding("DATE_TIME", start, start + len(date), 0.85)]
     if person is not None:
         at = text.index(person)
         findings.append(Finding("PERSON", at, at + len(person), 0.85))
-    return any(f.entity == "DATE_TIME" for f in DEFAULT.apply(text, findings))
+    return any(f.entity == "DATE_TIME" for f in rules.apply(text, findings))
 
 
 @pytest.mark.parametrize(
@@ -291,7 +298,12 @@ def test_old_full_dates_beside_a_person_read_as_birth_dates(text: str, date: str
     assert _dates_kept(text, date, person="Jane Roe")
     # Without a person in the text, or with the rule off, no cue means no link.
     assert not _dates_kept(text, date, person=None)
-    off = PrecisionRules(Detection(entities=("DATE_TIME",), dates=DateRules(birth_date_min_age=0)))
+    off = PrecisionRules(
+        Detection(
+            entities=("DATE_TIME",),
+            dates=DateRules(mode="person_linked", birth_date_min_age=0),
+        )
+    )
     start = text.index(date)
     at = text.index("Jane Roe")
     findings = [
@@ -373,3 +385,63 @@ def test_a_site_named_after_a_person_in_the_text_is_personal() -> None:
 )
 def test_dates_on_labelled_lines_of_a_persons_record(text: str, date: str, kept: bool) -> None:
     assert _dates_kept(text, date, person="Jane Roe") is kept
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("2024-01-05 INFO login ok for Jane Roe", "2024-01-05"),
+        ("Ask Jane Roe. The release shipped on 2024-01-05.", "2024-01-05"),
+        ("Employee: Jane Roe\nCreated: 2023-11-20\n", "2023-11-20"),
+        ("Jane Roe\n\nThe office moved in March 1990.", "March 1990"),
+    ],
+)
+def test_personal_texts_keep_every_date_of_a_text_about_a_person(text: str, date: str) -> None:
+    # Not linked by a cue or a clause, yet in a text that names a person: the default
+    # mode keeps it, person_linked does not.
+    assert _dates_kept(text, date, person="Jane Roe", rules=DEFAULT)
+    assert not _dates_kept(text, date, person="Jane Roe")
+
+
+@pytest.mark.parametrize(
+    ("entity", "value"),
+    [
+        ("EMAIL_ADDRESS", "jane.roe@example.org"),
+        ("PHONE_NUMBER", "+44 20 7946 0958"),
+        ("LOCATION", "221B Baker Street"),
+    ],
+)
+def test_any_personal_value_makes_a_text_personal(entity: str, value: str) -> None:
+    text = f"Ticket from {value}: the export failed on 2024-01-05."
+    at = text.index(value)
+    date = text.index("2024-01-05")
+    findings = [
+        Finding(entity, at, at + len(value), 0.9),
+        Finding("DATE_TIME", date, date + 10, 0.85),
+    ]
+    assert {f.entity for f in DEFAULT.apply(text, findings)} == {entity, "DATE_TIME"}
+    # Without the personal value the date is not linked to anyone.
+    assert DEFAULT.apply(text, findings[1:]) == []
+
+
+def test_dropped_findings_do_not_make_a_text_personal() -> None:
+    # A version string the phone pattern took, a public URL and an allow-listed address
+    # are not personal data: the date stays.
+    text = "Release 10.0.19045.3570 (see https://docs.acme.com), support@acme.com, 2024-01-05"
+    rules = PrecisionRules(Detection(entities=("PERSON",), allow_list=("support@acme.com",)))
+    findings = []
+    for entity, value in (
+        ("PHONE_NUMBER", "10.0.19045.3570"),
+        ("URL", "https://docs.acme.com"),
+        ("EMAIL_ADDRESS", "support@acme.com"),
+        ("DATE_TIME", "2024-01-05"),
+    ):
+        at = text.index(value)
+        findings.append(Finding(entity, at, at + len(value), 0.9))
+    assert rules.apply(text, findings) == []
+
+
+def test_lookalike_dates_stay_dropped_in_personal_texts() -> None:
+    text = "Jane Roe ran build-20240105 today"
+    value = "20240105"
+    assert not _dates_kept(text, value, person="Jane Roe", rules=DEFAULT)

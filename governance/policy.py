@@ -219,6 +219,10 @@ class Detection(_Model):
     phone_regions: tuple[Annotated[str, Field(pattern=_PHONE_REGION)], ...] = Field(
         default=("US", "GB", "DE", "FR", "ES", "IT", "NL", "IN", "BR", "CA"), min_length=1
     )
+    # What the NER model reads: only stretches around words that could be a name or a
+    # place the name and address rules did not find whole (`candidates`), or every text
+    # whole (`all`: slower, for models that find more than names and places).
+    ner_scope: Literal["candidates", "all"] = "candidates"
     names: NameRules = NameRules()
     addresses: AddressRules = AddressRules()
     dates: DateRules = DateRules()

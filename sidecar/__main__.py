@@ -24,6 +24,7 @@ from governance.policy import load_policies_file
 from governance.store import LogStore, database_url_for
 from governance.vault import Vault
 from governance.workspace import WITNESS_FILE
+from sidecar.workers import DetectionWorkerError
 
 __all__ = ["main"]
 
@@ -47,6 +48,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError("must be a whole number") from None
     if not 1 <= value <= 64:
         raise argparse.ArgumentTypeError("must be between 1 and 64")
+    return value
+
+
+def _process_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number") from None
+    if not 0 <= value <= 64:
+        raise argparse.ArgumentTypeError("must be between 0 and 64")
     return value
 
 
@@ -75,7 +86,17 @@ def _parser() -> argparse.ArgumentParser:
         "default: SQLite under the data dir",
     )
     serve.add_argument(
-        "--workers", type=_positive_int, default=2, help="detection threads (default %(default)s)"
+        "--workers",
+        type=_positive_int,
+        default=8,
+        help="detections in flight at once (default %(default)s); more wait for a free one",
+    )
+    serve.add_argument(
+        "--detect-processes",
+        type=_process_count,
+        default=None,
+        help="detection worker processes (default: one per CPU core); 0 detects in the "
+        "server process",
     )
     serve.add_argument(
         "--grace", type=_non_negative_float, default=10.0, help="shutdown grace, seconds"
@@ -88,8 +109,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _serve(args: argparse.Namespace, *, ledger: bool) -> int:
-    from sidecar.detection import PresidioDetector
+    from sidecar.detection import Detector, PresidioDetector
     from sidecar.server import Sidecar
+    from sidecar.workers import ProcessDetector
 
     policies = load_policies_file(args.policies)
     data_dir: Path = args.data_dir
@@ -102,8 +124,16 @@ async def _serve(args: argparse.Namespace, *, ledger: bool) -> int:
     store = LogStore(args.database_url or database_url_for(data_dir), vault)
     await asyncio.to_thread(store.migrate)
     startup = [signing_key_created(signer, at=datetime.now(UTC))] if signer_created else []
-    _log.info("loading detection pipelines")
-    detector = await asyncio.to_thread(PresidioDetector, policies)
+    processes = args.detect_processes
+    if processes is None:
+        processes = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    detector: Detector
+    if processes:
+        _log.info("starting %d detection worker processes", processes)
+        detector = await asyncio.to_thread(ProcessDetector, policies, processes)
+    else:
+        _log.info("loading detection pipelines")
+        detector = await asyncio.to_thread(PresidioDetector, policies)
     sidecar = Sidecar(
         policies,
         detector=detector,
@@ -124,6 +154,8 @@ async def _serve(args: argparse.Namespace, *, ledger: bool) -> int:
     await stopping.wait()
     _log.info("shutting down (grace %.1fs)", args.grace)
     await sidecar.stop(args.grace)
+    if isinstance(detector, ProcessDetector):
+        detector.close()
     store.close()
     return 0
 
@@ -160,7 +192,7 @@ def main(argv: list[str] | None = None, *, ledger: bool = True) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         code = asyncio.run(_serve(args, ledger=ledger))
-    except GovernanceError as err:
+    except (GovernanceError, DetectionWorkerError) as err:
         print(f"sidecar: {err}", file=sys.stderr)
         return 1
     except OSError as err:

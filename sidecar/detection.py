@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -32,6 +32,7 @@ from presidio_analyzer import (
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from spacy.tokens import Doc
+from spacy.util import filter_spans
 
 from governance.policy import REGEX_FLAGS, Detection, Policies, Policy
 from sidecar import recognizers
@@ -39,6 +40,7 @@ from sidecar.addresses import AddressOptions, AddressRecognizer
 from sidecar.deobfuscate import DeobfuscationOptions, deobfuscate
 from sidecar.finding import Finding
 from sidecar.names import NameOptions, NameRecognizer
+from sidecar.ner_regions import ner_regions
 from sidecar.rules import PrecisionRules, plausible_ner
 
 __all__ = ["Detector", "Finding", "PresidioDetector", "merge_overlaps", "offline_tldextract"]
@@ -159,6 +161,30 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
         nlp.max_length = 100_000_000
         self.nlp = {self._language: nlp}  # type: ignore[assignment]  # base declares None
 
+    def process_regions(
+        self, text: str, language: str, regions: Sequence[tuple[int, int]]
+    ) -> NlpArtifacts:
+        """The whole text tokenised, the NER model run only on `regions` (whole when they
+        cover nearly all of it)."""
+        nlp = self.nlp[language]  # type: ignore[index]  # base declares None
+        if sum(end - start for start, end in regions) >= 0.9 * len(text):
+            return self._doc_to_nlp_artifact(nlp(text), language)
+        doc = nlp.make_doc(text)
+        entities = []
+        parts = nlp.pipe(text[start:end] for start, end in regions)
+        for (start, _), part in zip(regions, parts, strict=True):
+            for entity in part.ents:
+                span = doc.char_span(
+                    start + entity.start_char,
+                    start + entity.end_char,
+                    label=entity.label_,
+                    alignment_mode="expand",
+                )
+                if span is not None:
+                    entities.append(span)
+        doc.ents = filter_spans(entities)
+        return self._doc_to_nlp_artifact(doc, language)
+
     def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
         artifacts = super()._doc_to_nlp_artifact(doc, language)
         # No lemmatizer runs; lower-cased tokens let context words still match.
@@ -198,6 +224,7 @@ class _Screen:
     deobfuscation: DeobfuscationOptions
     names: NameRecognizer | None
     addresses: AddressRecognizer | None
+    ner_scope: str
 
 
 class PresidioDetector:
@@ -280,13 +307,29 @@ class PresidioDetector:
         screen = self._screens[policy.name]
         detection = policy.detection
         view = deobfuscate(text, screen.deobfuscation)
+        found: list[Finding] = []
+        for layer in (screen.names, screen.addresses):
+            if layer is not None:
+                found.extend(
+                    f for f in layer.find(view.text) if f.score >= detection.score_threshold
+                )
+        # The NER model reads only what could be a name or a place that the layers
+        # above did not find already (`ner_regions`): most of the cost of detection.
+        regions = (
+            ner_regions(view.text, [(f.start, f.end) for f in found])
+            if screen.ner_scope == "candidates"
+            else [(0, len(view.text))]
+        )
+        artifacts = screen.analyzer.nlp_engine.process_regions(
+            view.text, detection.language, regions
+        )
         results = screen.analyzer.analyze(
             text=view.text,
             language=detection.language,
             entities=list(detection.entities),
             score_threshold=detection.score_threshold,
+            nlp_artifacts=artifacts,
         )
-        found = []
         for r in results:
             finding = Finding(str(r.entity_type), int(r.start), int(r.end), float(r.score))
             by_ner = r.recognition_metadata.get(_RECOGNIZER) == _NER_RECOGNIZER
@@ -297,11 +340,6 @@ class PresidioDetector:
                     found.append(plausible)
             else:
                 found.append(finding)
-        for layer in (screen.names, screen.addresses):
-            if layer is not None:
-                found.extend(
-                    f for f in layer.find(view.text) if f.score >= detection.score_threshold
-                )
         kept = screen.rules.apply(view.text, found)
         return merge_overlaps(_to_original(kept, view.to_original))
 
@@ -335,6 +373,7 @@ def _screen(detection: Detection, analyzer: Any) -> _Screen:
             if "PERSON" in entities and (names.context or names.lists or names.titles)
             else None
         ),
+        ner_scope=detection.ner_scope,
         addresses=(
             AddressRecognizer(
                 AddressOptions(

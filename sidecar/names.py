@@ -672,12 +672,9 @@ class NameRecognizer:
                     )
                 )
             elif strength == "title":
-                ok = tok.lower not in self._stop and (
-                    self._is_surname(tok)
-                    or self._is_given(tok, loose=True)
-                    or not gazetteers.is_english_word(tok.lower)
-                    or tok.lower in self._common_surnames
-                )
+                # After a title a capitalised word is a name even when it is also a word
+                # ("Dr. Monteverdi", "Mr. Raven"), unless it is a stop or UI word.
+                ok = tok.lower not in self._stop
             else:
                 ok = self._is_given(tok) or (
                     tok.lower not in self._stop
@@ -761,7 +758,13 @@ class NameRecognizer:
             return None
         if strength == "greet" and len(words) == 1 and words[0].title:
             tok = words[0]
-            if self._is_given(tok, loose=True) or not self._plain_english(tok):
+            # "Hello Senna,", "Thanks,\nThales": a capitalised word alone after a greeting
+            # is a name unless it is a common word ("Hello World,", "Thanks,\nAll")
+            if (
+                self._is_given(tok, loose=True)
+                or not self._plain_english(tok)
+                or tok.lower not in gazetteers.COMMON_WORDS
+            ):
                 return self._finding(tokens, i, last)
             return None
         cased_words = [t for t in words if t.lower not in _PARTICLES]

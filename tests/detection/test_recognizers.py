@@ -426,3 +426,36 @@ def test_dates_in_texts_without_personal_data_are_left(
 ) -> None:
     text = "## 2.4.0 (3 Mar 2024)\n- fix: retry on timeout\n"
     assert _detect(detector, shipped_policies, text) == ()
+
+
+def test_one_scan_over_all_regions_finds_what_presidio_finds_per_region(
+    shipped_policies: Policies,
+) -> None:
+    """The phone recognizer scans once for every region of the policy; Presidio's scans
+    once per region. On national and international numbers of every region, prose, ids
+    and dates they agree (numbers of fewer than seven digits aside: the rules drop those)."""
+    from presidio_analyzer.predefined_recognizers import PhoneRecognizer
+
+    from sidecar.recognizers import AnyRegionPhoneRecognizer
+
+    regions = tuple(shipped_policies.default.detection.phone_regions)
+    ours = AnyRegionPhoneRecognizer(supported_regions=regions)
+    theirs = PhoneRecognizer(supported_regions=regions)
+    numbers = [value for _, value in PHONES] + [
+        "020 7946 0958", "030 901820", "01 23 45 67 89", "612 34 56 78", "06 12345678",
+        "98765 43210", "(11) 91234-5678", "(416) 555-0199", "+34 912 345 678",
+    ]  # fmt: skip
+    text = (
+        "Call " + ", or ".join(numbers) + ". Order 2024-0001, invoice 88213, born 12.03.1981,"
+        " card 4111 1111 1111 1111, build 20240105, v2.14.1, amount 1,234,567.89"
+    )
+
+    def spans(recognizer: PhoneRecognizer) -> set[tuple[int, int]]:
+        return {
+            (r.start, r.end)
+            for r in recognizer.analyze(text, ["PHONE_NUMBER"])
+            if sum(c.isdigit() for c in text[r.start : r.end]) >= 7
+        }
+
+    assert spans(ours) == spans(theirs)
+    assert len(spans(ours)) >= len(numbers) - 2

@@ -42,6 +42,8 @@ def test_sidecar_usage_error_exits_two() -> None:
         ("--workers", "0", "between 1 and 64"),
         ("--workers", "many", "whole number"),
         ("--grace", "-1", "between 0 and 3600"),
+        ("--detect-processes", "-1", "between 0 and 64"),
+        ("--detect-processes", "two", "whole number"),
     ],
 )
 def test_serve_bad_flag_values_exit_two(flag: str, value: str, phrase: str) -> None:

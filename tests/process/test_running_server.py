@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -67,6 +68,30 @@ def test_serve_core_dumps_disabled(served: SidecarProcess) -> None:
     )
     assert "unlimited" in control_line, "the wrapper could not raise the core limit"
     assert _core_limits(served.pid) == ("0", "0")
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.extend(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def test_serve_detects_in_worker_processes_without_core_dumps(served: SidecarProcess) -> None:
+    """Detection runs in worker processes (one per core by default), and they too have a
+    core limit of 0: request text passes through them."""
+    workers = [
+        child
+        for child in _children(served.pid)
+        if "multiprocessing" in Path(f"/proc/{child}/cmdline").read_text()
+    ]
+    expected = len(os.sched_getaffinity(0))
+    # the spawn machinery's resource tracker is a child too; the workers are the rest
+    assert len([w for w in workers if "spawn_main" in Path(f"/proc/{w}/cmdline").read_text()]) == (
+        expected
+    )
+    for worker in workers:
+        assert _core_limits(worker) == ("0", "0")
 
 
 def test_hardening_disable_core_dumps_not_dumpable() -> None:

@@ -1,0 +1,147 @@
+"""Detection in worker processes, so screening uses every core.
+
+Detection is CPU-bound Python (spaCy, regular expressions, rules) and holds the GIL, so
+threads in one process share one core. `ProcessDetector` runs `PresidioDetector` in a
+pool of worker processes instead. The gRPC server, the inference contexts, redaction
+and the placeholder mappings stay in the owner process: a worker gets one text and a
+policy name, returns findings (offsets only) and keeps nothing, so a context's raw data
+still lives, and is wiped, in exactly one place. Texts go to workers over a pipe, never
+through a file.
+
+Workers are spawned (not forked: the owner runs gRPC and other threads) and each loads
+its own pipelines at start; `ProcessDetector` waits until every one has. A worker that
+dies (killed, out of memory) breaks the pool: the detections in flight fail closed like
+any detector fault, and a new pool replaces it. A fault inside a worker comes back as
+its exception type only: foreign exception text may quote the input.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from governance.policy import Policies, Policy
+from sidecar.finding import Finding
+
+__all__ = ["DetectionWorkerError", "ProcessDetector"]
+
+_log = logging.getLogger(__name__)
+
+_READY_TIMEOUT_SECONDS = 300.0
+
+
+class DetectionWorkerError(RuntimeError):
+    """A detection in a worker failed; the message is an exception type name or a
+    fixed phrase, never text from the request."""
+
+
+# -- in the worker process -------------------------------------------------------------
+
+_detector = None  # the worker's PresidioDetector, built by _load
+
+
+# Each worker is one of several processes on as many cores: a BLAS thread pool per
+# worker would oversubscribe them (single-threaded, spaCy's NER is ~20% faster here).
+_ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+
+
+def _load(policies: Policies) -> None:
+    global _detector
+    from sidecar.hardening import disable_core_dumps
+
+    # Request text passes through workers too: no core dump may hold it. The core limit
+    # is inherited, but the not-dumpable flag does not survive exec.
+    disable_core_dumps()
+    for name in _ONE_THREAD:
+        os.environ[name] = "1"  # before numpy is first imported, by the import below
+    from sidecar.detection import PresidioDetector
+
+    _detector = PresidioDetector(policies)
+
+
+def _ready() -> int:
+    # Long enough that each worker takes one of the start-up probes.
+    time.sleep(0.2)
+    return os.getpid()
+
+
+def _detect(text: str, policy: Policy) -> tuple[Finding, ...]:
+    if _detector is None:
+        raise DetectionWorkerError("worker used before it loaded")
+    try:
+        return _detector.detect(text, policy)
+    except Exception as err:  # noqa: BLE001 - the type crosses the pipe, not the text
+        raise DetectionWorkerError(type(err).__name__) from None
+
+
+# -- in the owner process --------------------------------------------------------------
+
+
+class ProcessDetector:
+    """The Detector protocol, served by `processes` worker processes."""
+
+    def __init__(self, policies: Policies, processes: int) -> None:
+        """Starts the workers and waits until each has loaded its pipelines. Raises
+        DetectionWorkerError if they cannot start (a worker that fails to load)."""
+        if processes < 1:
+            raise ValueError("processes must be at least 1")
+        self._policies = policies
+        self._processes = processes
+        self._lock = threading.Lock()
+        self._pids: tuple[int, ...] = ()
+        self._pool = self._start()
+
+    @property
+    def processes(self) -> int:
+        return self._processes
+
+    def pids(self) -> tuple[int, ...]:
+        """The worker processes' ids (for resident-memory reports)."""
+        return self._pids
+
+    def _start(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(
+            max_workers=self._processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_load,
+            initargs=(self._policies,),
+        )
+        probes = [pool.submit(_ready) for _ in range(2 * self._processes)]
+        pids: set[int] = set()
+        try:
+            deadline = time.monotonic() + _READY_TIMEOUT_SECONDS
+            for probe in probes:
+                pids.add(probe.result(timeout=max(0.0, deadline - time.monotonic())))
+        except Exception as err:  # noqa: BLE001 - any start-up fault: no workers
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise DetectionWorkerError(
+                f"detection workers did not start ({type(err).__name__})"
+            ) from None
+        self._pids = tuple(sorted(pids))
+        _log.info("detection workers ready: %d processes", len(pids))
+        return pool
+
+    def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
+        pool = self._pool
+        try:
+            future: Future[tuple[Finding, ...]] = pool.submit(_detect, text, policy)
+            return future.result()
+        except BrokenProcessPool:
+            self._replace(pool)
+            raise DetectionWorkerError("detection worker lost") from None
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is not broken:
+                return  # another caller replaced it already
+            _log.warning("a detection worker died; starting new workers")
+            broken.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

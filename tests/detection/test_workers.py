@@ -1,0 +1,114 @@
+"""Detection in worker processes: same findings as in-process, faults fail closed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import traceback
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from governance.policy import Policies, Policy, load_policies
+from sidecar import workers
+from sidecar.detection import PresidioDetector
+from sidecar.finding import Finding
+from sidecar.workers import DetectionWorkerError, ProcessDetector
+from tests.conftest import SHIPPED_POLICIES
+
+TEXTS = (
+    "Hi, I'm Jane Roe, born 3 March 1984; card 4111 1111 1111 1111, call +1 202 555 0147.",
+    "## 2.4.0 (2024-03-18)\n- fix: retry on timeout (order 12345678)\n",
+    "Patient: Oskar Wieczorek\nDOB: 03 MAR 1984\nNHS 943 476 5919\n",
+    "",
+)
+
+
+@pytest.fixture(scope="module")
+def processes(shipped_policies: Policies) -> Iterator[ProcessDetector]:
+    detector = ProcessDetector(shipped_policies, processes=2)
+    yield detector
+    detector.close()
+
+
+def test_workers_find_what_the_server_process_finds(
+    processes: ProcessDetector, detector: PresidioDetector, shipped_policies: Policies
+) -> None:
+    policy = shipped_policies.default
+    for text in TEXTS:
+        assert processes.detect(text, policy) == detector.detect(text, policy)
+
+
+def test_every_worker_serves(processes: ProcessDetector, shipped_policies: Policies) -> None:
+    assert len(processes.pids()) == 2
+    assert os.getpid() not in processes.pids()
+    policy = shipped_policies.default
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda t: processes.detect(t, policy), TEXTS * 8))
+    assert results == [processes.detect(t, policy) for t in TEXTS] * 8
+
+
+def test_a_fault_in_a_worker_comes_back_as_its_type_only(processes: ProcessDetector) -> None:
+    # A policy the workers were not started with: their detector has no screen for it.
+    renamed = (
+        SHIPPED_POLICIES.read_text()
+        .replace("default: chat", "default: chat_renamed")
+        .replace("  chat:", "  chat_renamed:")
+        .replace("extends: chat", "extends: chat_renamed")
+    )
+    other = load_policies(renamed, source="other.yaml")
+    policy = other.policies["chat_renamed"]
+    canary = "zq7.worker.canary@example.org"
+    with pytest.raises(DetectionWorkerError) as caught:
+        processes.detect(f"mail {canary}", policy)
+    assert str(caught.value) == "KeyError"
+    assert canary not in repr(caught.value)
+    assert caught.value.__cause__ is None or canary not in str(caught.value.__cause__)
+
+
+def test_a_killed_worker_fails_its_detections_closed_then_workers_restart(
+    shipped_policies: Policies,
+) -> None:
+    detector = ProcessDetector(shipped_policies, processes=1)
+    try:
+        policy = shipped_policies.default
+        (victim,) = detector.pids()
+        with ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(detector.detect, "Jane Roe " * 20_000, policy)
+            time.sleep(0.5)
+            os.kill(victim, signal.SIGKILL)
+            with pytest.raises(DetectionWorkerError, match="detection worker lost"):
+                slow.result(timeout=60)
+        assert detector.pids() != (victim,)
+        assert detector.detect(TEXTS[0], policy) != ()
+    finally:
+        detector.close()
+
+
+def test_processes_must_be_positive(shipped_policies: Policies) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        ProcessDetector(shipped_policies, processes=0)
+
+
+class _LeakyDetector:
+    """Fault: a detector raising with the input in its message (as foreign code may)."""
+
+    def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
+        raise ValueError(f"cannot parse {text!r}")
+
+
+def test_what_crosses_the_pipe_after_a_fault_holds_no_request_text(
+    shipped_policies: Policies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In the worker, a fault is re-raised as its type: the traceback the pool formats
+    # and sends to the owner process (concurrent.futures.process._ExceptionWithTraceback)
+    # must not carry the text.
+    canary = "zq7.pipe.canary@example.org"
+    monkeypatch.setattr(workers, "_detector", _LeakyDetector())
+    with pytest.raises(DetectionWorkerError) as caught:
+        workers._detect(f"mail {canary}", shipped_policies.default)
+    sent = "".join(traceback.format_exception(caught.value))
+    assert "ValueError" in sent
+    assert canary not in sent

@@ -55,12 +55,15 @@ lint: dev
 protos: dev
 	$(PY) protos/generate.py
 
-## bench: Redact through gRPC vs stock Presidio in-process, then the encrypted log store
-## (records/s with and without encryption, seal/open MB/s), the audit ledger (appends/s,
-## proofs and verification at 1 M entries) and the screening path with the ledger on vs
-## off; prints tables, writes JSON under bench/results/
+## bench: Redact and BeginInference+EndInference through gRPC vs stock Presidio in-process,
+## with a 10-minute memory soak, and the labelled-corpus quality comparison (leak rate and
+## precision per entity type, over-redaction); then the encrypted log store (records/s with
+## and without encryption, seal/open MB/s), the audit ledger (appends/s, proofs and
+## verification at 1 M entries) and the screening path with the ledger on vs off; prints
+## tables, writes JSON under bench/results/
 bench: dev system-deps
-	$(PY) -m bench.redact
+	$(PY) -m bench.redact --soak-minutes 10
+	$(PY) -m evaluation --markdown --json bench/results/quality.json
 	$(PY) -m bench.store
 	$(PY) -m bench.ledger
 	$(PY) -m bench.ledger_overhead

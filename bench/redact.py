@@ -28,11 +28,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import corpus
+from bench import corpus, inference, memory
 from bench.corpus import Doc
+from bench.inference import Pair, pair_texts
 from bench.inprocess import SPACY_MODEL, StockPresidio
 from bench.leaks import LeakCount, SystemLeaks, compare_leaks
-from bench.report import MIXED, PRESIDIO, SIDECAR, Row, format_report, headline, machine_info
+from bench.memory import SoakResult
+from bench.report import (
+    INFERENCE,
+    MIXED,
+    PRESIDIO,
+    SIDECAR,
+    Row,
+    format_report,
+    headline,
+    machine_info,
+)
 from bench.rpc import RedactClient
 from bench.server import SidecarProcess, SidecarStartError, running_sidecar
 from bench.stats import PassResult, PassStats, median_stats, summarize
@@ -62,11 +73,29 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=1234, help="corpus seed (default 1234)")
     parser.add_argument("--skip-sidecar", action="store_true", help="measure stock Presidio only")
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=40,
+        help="BeginInference+EndInference pairs (2 KB input, 1 KB output) per pass (default 40)",
+    )
+    parser.add_argument(
+        "--soak-minutes",
+        type=float,
+        default=0.0,
+        help="after the rounds, keep Redact at concurrency 8 for this long and report the "
+        "resident memory of the server and each worker (default 0: no soak)",
+    )
     args = parser.parse_args(argv)
+    if args.pairs < 1:
+        parser.error("--pairs must be at least 1")
+    if args.soak_minutes < 0:
+        parser.error("--soak-minutes must not be negative")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     if args.quick:
         args.rounds = 1
+        args.pairs = min(args.pairs, 8)
     return args
 
 
@@ -108,7 +137,9 @@ def _leak_json(count: LeakCount) -> dict[str, Any]:
 class _Measurement:
     """Collects the passes of every (system, concurrency) over the rounds."""
 
-    def __init__(self, docs: Sequence[Doc], seed: int) -> None:
+    def __init__(self, docs: Sequence[Doc], seed: int, pairs: Sequence[Pair]) -> None:
+        self.pairs = list(pairs)
+        self.pair_texts = pair_texts(pairs)
         self.classes = [c for c in corpus.SIZE_CLASSES if any(d.size_class == c for d in docs)]
         self.texts = {c: [d.text for d in docs if d.size_class == c] for c in self.classes}
         order = list(range(len(docs)))
@@ -149,6 +180,11 @@ class _Measurement:
                 for output, closed in zip(result.outputs, result.fail_closed, strict=True)
             ]
 
+    async def pairs_round(self, system: str, concurrency: int, run: Runner) -> None:
+        result = await self._run(run, self.pair_texts)
+        self._record((system, concurrency, INFERENCE), self.pair_texts, result)
+        _log(f"  {system} c{concurrency} {INFERENCE}: {result.wall_s:.1f} s")
+
     def leaks(self) -> dict[str, SystemLeaks]:
         return compare_leaks(self.mixed_docs, self.screened)
 
@@ -171,7 +207,7 @@ class _Measurement:
 
 
 async def _measure(args: argparse.Namespace, docs: Sequence[Doc]) -> dict[str, Any]:
-    measurement = _Measurement(docs, args.seed)
+    measurement = _Measurement(docs, args.seed, inference.pairs(args.seed, args.pairs))
     notes: list[str] = []
     sidecar: dict[str, Any] = {"measured": False, "error": None}
     server: SidecarProcess | None = None
@@ -184,8 +220,20 @@ async def _measure(args: argparse.Namespace, docs: Sequence[Doc]) -> dict[str, A
         return presidio.run(texts)  # blocks the loop on purpose: nothing else may run now
 
     systems: list[tuple[str, int, Runner]] = [(PRESIDIO, 1, run_presidio)]
+    pair_systems: list[tuple[str, int, Runner]] = []
+    for concurrency in (1, 8):
+
+        async def presidio_pairs(
+            texts: Sequence[str], concurrency: int = concurrency
+        ) -> PassResult:
+            return inference.run_presidio_pairs(
+                presidio, measurement.pairs, concurrency=concurrency
+            )
+
+        pair_systems.append((PRESIDIO, concurrency, presidio_pairs))
     _log(f"  loaded in {time.perf_counter() - loading:.1f} s; warming up")
     await run_presidio(measurement.warmup)
+    soaked: SoakResult | None = None
 
     async with contextlib.AsyncExitStack() as stack:
         if args.skip_sidecar:
@@ -212,10 +260,31 @@ async def _measure(args: argparse.Namespace, docs: Sequence[Doc]) -> dict[str, A
                     await run_sidecar(measurement.warmup)
                     systems.append((SIDECAR, concurrency, run_sidecar))
 
+                    async def sidecar_pairs(
+                        texts: Sequence[str], concurrency: int = concurrency
+                    ) -> PassResult:
+                        assert server is not None
+                        return await inference.run_sidecar_pairs(
+                            server.target, measurement.pairs, concurrency=concurrency
+                        )
+
+                    pair_systems.append((SIDECAR, concurrency, sidecar_pairs))
+
         for index in range(args.rounds):
             _log(f"round {index + 1}/{args.rounds}")
             for system, concurrency, run in systems:
                 await measurement.round(system, concurrency, run, first=index == 0)
+            for system, concurrency, run in pair_systems:
+                await measurement.pairs_round(system, concurrency, run)
+        if server is not None and sidecar["measured"] and args.soak_minutes > 0:
+            _log(f"soak: Redact at concurrency 8 for {args.soak_minutes:g} min")
+            assert server.pid is not None
+            soaked = await memory.soak(
+                server.target,
+                server.pid,
+                measurement.mixed_texts,
+                seconds=60 * args.soak_minutes,
+            )
     if server is not None and server.startup_s is not None:
         sidecar.update(
             exit_code=server.exit_code, stop_s=server.stop_s, settled_s=measurement.settled_s
@@ -238,6 +307,7 @@ async def _measure(args: argparse.Namespace, docs: Sequence[Doc]) -> dict[str, A
         "leaks": measurement.leaks(),
         "sidecar": sidecar,
         "notes": notes,
+        "soak": soaked,
     }
 
 
@@ -271,6 +341,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             head=head,
             leaks=measured["leaks"],
             notes=measured["notes"],
+            soak=measured["soak"],
         )
     )
     document = {
@@ -283,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "rounds": args.rounds,
             "quick": args.quick,
             "counts": counts,
+            "pairs": args.pairs,
+            "soak_minutes": args.soak_minutes,
             "spacy_model": SPACY_MODEL,
             "statistic": "median across rounds of each figure",
         },
@@ -305,6 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name, found in measured["leaks"].items()
         },
         "sidecar": measured["sidecar"],
+        "soak": asdict(measured["soak"]) if measured["soak"] is not None else None,
         "notes": measured["notes"],
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)

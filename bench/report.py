@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from bench.leaks import LeakCount, SystemLeaks
+from bench.memory import SoakResult
 from bench.stats import PassStats
 from tests.pgserver import PgServer, PostgresUnavailable, running_postgres
 
 __all__ = [
+    "INFERENCE",
     "Headline",
     "Row",
     "format_report",
@@ -32,6 +34,8 @@ __all__ = [
 ]
 
 MIXED = "mixed"  # the size-class label of the pass over the whole shuffled corpus
+# The size-class label of BeginInference + EndInference pairs (2 KB input, 1 KB output).
+INFERENCE = "begin+end"
 PRESIDIO = "presidio-inprocess"
 SIDECAR = "sidecar-grpc"
 _PACKAGES = (
@@ -65,6 +69,11 @@ class Headline:
     presidio_chars_per_s: float | None
     p50_ratio_2kb: float | None  # sidecar c1 / Presidio, 2 KB texts
     p99_ratio_2kb: float | None
+    p99_ms_100kb: float | None = None  # sidecar c1, 100 KB texts
+    # BeginInference + EndInference at concurrency 8: sidecar p99 / Presidio's p99 for the
+    # same two texts with eight callers in process, and / Presidio's p99 with one.
+    inference_p99_ratio_c8: float | None = None
+    inference_p99_ratio_vs_c1: float | None = None
 
 
 def package_versions(names: Sequence[str]) -> dict[str, str | None]:
@@ -154,7 +163,19 @@ def headline(rows: Sequence[Row]) -> Headline:
     sidecar_2kb = _find(rows, SIDECAR, 1, "2KB")
     presidio_rate = presidio.median.chars_per_s if presidio else None
     sidecar_rate = sidecar_c8.median.chars_per_s if sidecar_c8 else None
+    big = _find(rows, SIDECAR, 1, "100KB")
+    pairs_c8 = _find(rows, SIDECAR, 8, INFERENCE)
+    presidio_pairs_c8 = _find(rows, PRESIDIO, 8, INFERENCE)
+    presidio_pairs_c1 = _find(rows, PRESIDIO, 1, INFERENCE)
+    pairs_p99 = pairs_c8.median.p99_ms if pairs_c8 else None
     return Headline(
+        p99_ms_100kb=big.median.p99_ms if big else None,
+        inference_p99_ratio_c8=_ratio(
+            pairs_p99, presidio_pairs_c8.median.p99_ms if presidio_pairs_c8 else None
+        ),
+        inference_p99_ratio_vs_c1=_ratio(
+            pairs_p99, presidio_pairs_c1.median.p99_ms if presidio_pairs_c1 else None
+        ),
         throughput_ratio=_ratio(sidecar_rate, presidio_rate),
         sidecar_c8_chars_per_s=sidecar_rate,
         presidio_chars_per_s=presidio_rate,
@@ -187,6 +208,7 @@ def format_report(
     head: Headline,
     leaks: Mapping[str, SystemLeaks],
     notes: Sequence[str],
+    soak: SoakResult | None = None,
 ) -> str:
     out = [
         f"Machine: {machine['cpu_model']}, nproc {machine['nproc']} "
@@ -197,13 +219,13 @@ def format_report(
         "texts: screened (outcome ok); fclosed: answered fail_closed, whole text replaced; "
         "failed: no answer. Rates credit screened texts only.",
         "",
-        f"{'system':<19} {'conc':>4} {'size':<6} {'texts':>5} {'p50 ms':>9} {'p95 ms':>9} "
+        f"{'system':<19} {'conc':>4} {'size':<9} {'texts':>5} {'p50 ms':>9} {'p95 ms':>9} "
         f"{'p99 ms':>9} {'texts/s':>9} {'chars/s':>10} {'fclosed':>7} {'failed':>6}",
     ]
     for row in rows:
         m = row.median
         out.append(
-            f"{row.system:<19} {row.concurrency:>4} {row.size_class:<6} {m.texts:>5} "
+            f"{row.system:<19} {row.concurrency:>4} {row.size_class:<9} {m.texts:>5} "
             f"{m.p50_ms:>9.1f} {m.p95_ms:>9.1f} {m.p99_ms:>9.1f} {m.texts_per_s:>9.2f} "
             f"{m.chars_per_s:>10.0f} {m.fail_closed:>7} {m.failed:>6}"
         )
@@ -219,6 +241,11 @@ def format_report(
         ),
         f"  latency, 2 KB texts: sidecar gRPC c1 / stock Presidio p50 = "
         f"{_times(head.p50_ratio_2kb)}, p99 = {_times(head.p99_ratio_2kb)}",
+        "  latency, 100 KB texts: sidecar gRPC c1 p99 = "
+        + ("n/a" if head.p99_ms_100kb is None else f"{head.p99_ms_100kb:.0f} ms"),
+        f"  BeginInference+EndInference (2 KB in, 1 KB out), c8 p99: / Presidio c8 = "
+        f"{_times(head.inference_p99_ratio_c8)}, / Presidio c1 = "
+        f"{_times(head.inference_p99_ratio_vs_c1)}",
     ]
     closed = sum(row.median.fail_closed for row in rows if row.size_class == MIXED)
     if closed:
@@ -237,6 +264,19 @@ def format_report(
         )
         out.append(f"  {name:<22} own {_leak_share(found.own)}  shared {_leak_share(found.shared)}")
         out.append(f"  {'':<22} own, by entity: {worst or 'none'}")
+    if soak is not None:
+        out += [
+            "",
+            f"Memory: resident size under Redact at concurrency 8 for {soak.seconds / 60:.1f} "
+            f"min ({soak.requests} requests, {soak.samples} samples)",
+            f"  {'process':<10} {'first MiB':>10} {'last MiB':>10} {'max MiB':>10} "
+            f"{'2nd-half growth':>16}",
+            *(
+                f"  {p.role:<10} {p.first_mib:>10.1f} {p.last_mib:>10.1f} {p.max_mib:>10.1f} "
+                f"{p.second_half_growth_mib:>+16.1f}"
+                for p in soak.processes
+            ),
+        ]
     if notes:
         out += ["", "Notes", *(f"  - {note}" for note in notes)]
     return "\n".join(out)

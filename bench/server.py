@@ -21,6 +21,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench.memory import worker_pids
+
 __all__ = ["SidecarProcess", "SidecarStartError", "running_sidecar"]
 
 _STOP_GRACE_S = 30.0
@@ -46,14 +48,16 @@ class SidecarProcess:
         self.stop_s: float | None = None
 
     def _cpu_s(self) -> float | None:
-        """User + system CPU time of the server so far; None once /proc no longer has it."""
-        try:
-            stat = Path(f"/proc/{self.pid}/stat").read_text(encoding="ascii")
-        except OSError:
+        """User + system CPU time of the server and its detection workers so far; None
+        once /proc no longer has the server."""
+        if self.pid is None:
             return None
-        # Fields after the ")" that closes the command name; utime and stime are 14 and 15.
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+        total = _process_cpu_s(self.pid)
+        if total is None:
+            return None
+        for worker in worker_pids(self.pid):
+            total += _process_cpu_s(worker) or 0.0
+        return total
 
     async def settle(self, *, timeout_s: float = 120.0) -> float:
         """Wait until the server is idle; return the seconds waited.
@@ -71,6 +75,16 @@ class SidecarProcess:
                 break
             before = after
         return time.monotonic() - started
+
+
+def _process_cpu_s(pid: int) -> float | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    # Fields after the ")" that closes the command name; utime and stime are 14 and 15.
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
 
 def _free_port() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -78,6 +79,9 @@ def counts_by_type(entities: Iterable[Applied]) -> dict[tuple[str, str], int]:
     return counts
 
 
+_SLOT_POLL_SECONDS = 0.05
+
+
 class Screening:
     """Runs a Detector in a thread pool with the policy's time budget."""
 
@@ -96,10 +100,24 @@ class Screening:
             return ()
         loop = asyncio.get_running_loop()
         started = asyncio.Event()
+        abandoned = threading.Event()
+        # Detection in worker processes: this thread waits for a free process before the
+        # budget starts, as threads in process wait for a free thread.
+        slots = getattr(self._detector, "slots", None)
 
         def run() -> tuple[Finding, ...]:
-            loop.call_soon_threadsafe(started.set)
-            return self._detector.detect(text, policy)
+            if slots is not None:
+                while not slots.acquire(timeout=_SLOT_POLL_SECONDS):
+                    if abandoned.is_set():
+                        raise DetectionFailed("abandoned")
+            try:
+                if abandoned.is_set():
+                    raise DetectionFailed("abandoned")  # nobody reads the result any more
+                loop.call_soon_threadsafe(started.set)
+                return self._detector.detect(text, policy)
+            finally:
+                if slots is not None:
+                    slots.release()
 
         future = loop.run_in_executor(self._executor, run)
         try:
@@ -121,6 +139,7 @@ class Screening:
             # A caller that gave up (deadline, cancel) must not leave detection queued on
             # text nobody will read.
             if not future.done():
+                abandoned.set()
                 future.cancel()
 
     @staticmethod

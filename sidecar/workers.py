@@ -33,6 +33,7 @@ __all__ = ["DetectionWorkerError", "ProcessDetector"]
 _log = logging.getLogger(__name__)
 
 _READY_TIMEOUT_SECONDS = 300.0
+_OWNER_POLL_SECONDS = 0.5
 
 
 class DetectionWorkerError(RuntimeError):
@@ -61,7 +62,20 @@ def _load(policies: Policies) -> None:
         os.environ[name] = "1"  # before numpy is first imported, by the import below
     from sidecar.detection import PresidioDetector
 
+    _watch_owner(os.getppid())
     _detector = PresidioDetector(policies)
+
+
+def _watch_owner(owner: int) -> None:
+    """Exit when the owner process is gone (killed, crashed): the pool's queues keep an
+    orphaned worker waiting forever otherwise, holding memory and its pipelines."""
+
+    def watch() -> None:
+        while os.getppid() == owner:
+            time.sleep(_OWNER_POLL_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
 
 
 def _ready() -> int:
@@ -93,6 +107,9 @@ class ProcessDetector:
         self._policies = policies
         self._processes = processes
         self._lock = threading.Lock()
+        # One per worker process: the server takes one before it hands a text over, so
+        # a text's time budget starts when a process is free for it (pipeline.Screening).
+        self.slots = threading.BoundedSemaphore(processes)
         self._pids: tuple[int, ...] = ()
         self._pool = self._start()
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -112,3 +115,44 @@ def test_what_crosses_the_pipe_after_a_fault_holds_no_request_text(
     sent = "".join(traceback.format_exception(caught.value))
     assert "ValueError" in sent
     assert canary not in sent
+
+
+def test_workers_exit_when_their_owner_is_killed(tmp_path: Path) -> None:
+    """A killed server must not leave detection workers behind (holding memory, and
+    waiting forever on the pool's queues)."""
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from governance.policy import load_policies_file\n"
+        "from sidecar.workers import ProcessDetector\n"
+        "detector = ProcessDetector(load_policies_file(Path(sys.argv[1])), processes=2)\n"
+        "print(' '.join(map(str, detector.pids())), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script, str(SHIPPED_POLICIES)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert owner.stdout is not None
+        pids = [int(pid) for pid in owner.stdout.readline().split()]
+        assert len(pids) == 2
+    finally:
+        owner.kill()
+        owner.wait()
+        if owner.stdout is not None:
+            owner.stdout.close()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"

@@ -9,8 +9,8 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator
-from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 

@@ -94,7 +94,9 @@ async def run_sidecar_pairs(target: str, chosen: Sequence[Pair], *, concurrency:
                 before = time.perf_counter()
                 try:
                     begun = await stub.BeginInference(
-                        pb.BeginInferenceRequest(model="bench", input=pair.input),
+                        pb.BeginInferenceRequest(
+                            model="bench", tenant="bench", purpose="benchmark", input=pair.input
+                        ),
                         timeout=_CALL_TIMEOUT_S,
                     )
                     await stub.EndInference(

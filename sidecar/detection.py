@@ -189,8 +189,21 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
         artifacts = super()._doc_to_nlp_artifact(doc, language)
         # No lemmatizer runs; lower-cased tokens let context words still match.
         artifacts.lemmas = [token.lower_ for token in doc]
-        artifacts.keywords = artifacts.set_keywords(self, artifacts.lemmas, language)
+        artifacts.keywords = _Keywords(artifacts.set_keywords(self, artifacts.lemmas, language))
         return artifacts
+
+
+class _Keywords(list[str]):
+    """Presidio's keyword list with set membership. The context enhancer tests every token
+    near every finding against it (`lemma in keywords`): on a list that is a scan of all
+    of a text's words each time, over a second for a 100 KB text with 3,000 findings."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        super().__init__(words)
+        self._members = frozenset(self)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._members
 
 
 class BisectContextEnhancer(LemmaContextAwareEnhancer):

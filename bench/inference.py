@@ -10,7 +10,6 @@ would in a model service that calls the library in process.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -21,13 +20,13 @@ import grpc
 
 from bench import corpus
 from bench.inprocess import StockPresidio
+from bench.rpc import CALL_TIMEOUT_S, drain
 from bench.stats import PassResult
 from sidecar.v1 import sidecar_pb2 as pb
 from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
 
 __all__ = ["Pair", "pairs", "run_presidio_pairs", "run_sidecar_pairs"]
 
-_CALL_TIMEOUT_S = 600.0
 _OUTPUT_CHARS = 1_000
 
 
@@ -75,47 +74,37 @@ def run_presidio_pairs(
 
 async def run_sidecar_pairs(target: str, chosen: Sequence[Pair], *, concurrency: int) -> PassResult:
     """BeginInference then EndInference for every pair, `concurrency` pairs in flight."""
-    pending: asyncio.Queue[int] = asyncio.Queue()
-    for index in range(len(chosen)):
-        pending.put_nowait(index)
     latencies: list[float | None] = [None] * len(chosen)
     errors: Counter[str] = Counter()
     outcomes: Counter[str] = Counter()
     async with grpc.aio.insecure_channel(target) as channel:
         stub = pb_grpc.PrivacySidecarStub(channel)
 
-        async def worker() -> None:
-            while True:
-                try:
-                    index = pending.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                pair = chosen[index]
-                before = time.perf_counter()
-                try:
-                    begun = await stub.BeginInference(
-                        pb.BeginInferenceRequest(
-                            model="bench", tenant="bench", purpose="benchmark", input=pair.input
-                        ),
-                        timeout=_CALL_TIMEOUT_S,
-                    )
-                    await stub.EndInference(
-                        pb.EndInferenceRequest(inference_id=begun.inference_id, output=pair.output),
-                        timeout=_CALL_TIMEOUT_S,
-                    )
-                except grpc.aio.AioRpcError as err:
-                    errors[err.code().name] += 1
-                    continue
-                latencies[index] = time.perf_counter() - before
-                outcomes[begun.outcome or "(empty)"] += 1
+        async def call(index: int) -> None:
+            pair = chosen[index]
+            before = time.perf_counter()
+            try:
+                begun = await stub.BeginInference(
+                    pb.BeginInferenceRequest(
+                        model="bench", tenant="bench", purpose="benchmark", input=pair.input
+                    ),
+                    timeout=CALL_TIMEOUT_S,
+                )
+                await stub.EndInference(
+                    pb.EndInferenceRequest(inference_id=begun.inference_id, output=pair.output),
+                    timeout=CALL_TIMEOUT_S,
+                )
+            except grpc.aio.AioRpcError as err:
+                errors[err.code().name] += 1
+                return
+            latencies[index] = time.perf_counter() - before
+            outcomes[begun.outcome or "(empty)"] += 1
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        wall = time.perf_counter() - started
+        wall = await drain(len(chosen), concurrency, call)
     return PassResult(
         tuple(latencies),
         (None,) * len(chosen),
-        tuple(False for _ in chosen),
+        (False,) * len(chosen),
         wall,
         errors=tuple(sorted(errors.items())),
         outcomes=tuple(sorted(outcomes.items())),

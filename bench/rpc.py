@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 
 import grpc
@@ -14,12 +14,12 @@ from bench.stats import PassResult
 from sidecar.v1 import sidecar_pb2 as pb
 from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
 
-__all__ = ["RedactClient"]
+__all__ = ["CALL_TIMEOUT_S", "RedactClient", "drain"]
 
 _MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 # Generous: a 100 KB text queued behind seven others on two cores can take a while, and a
 # timeout here would count as an error rather than as the slow answer it is.
-_CALL_TIMEOUT_S = 600.0
+CALL_TIMEOUT_S = 600.0
 # RedactResponse.outcome when detection failed and the whole text was replaced (sidecar.proto).
 _FAIL_CLOSED = "fail_closed"
 
@@ -54,40 +54,51 @@ class RedactClient:
         A failed call is recorded by status name and leaves a None in the result; anything
         other than an RPC error propagates.
         """
-        pending: asyncio.Queue[int] = asyncio.Queue()
-        for index in range(len(texts)):
-            pending.put_nowait(index)
         latencies: list[float | None] = [None] * len(texts)
         outputs: list[str | None] = [None] * len(texts)
         fail_closed = [False] * len(texts)
         errors: Counter[str] = Counter()
         outcomes: Counter[str] = Counter()
 
-        async def worker() -> None:
-            while True:
-                try:
-                    index = pending.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                request = pb.RedactRequest(text=texts[index])
-                before = time.perf_counter()
-                try:
-                    reply = await self._stub.Redact(request, timeout=_CALL_TIMEOUT_S)
-                except grpc.aio.AioRpcError as err:
-                    errors[err.code().name] += 1
-                    continue
-                latencies[index] = time.perf_counter() - before
-                outputs[index] = reply.redacted_text
-                fail_closed[index] = reply.outcome == _FAIL_CLOSED
-                outcomes[reply.outcome or "(empty)"] += 1
+        async def call(index: int) -> None:
+            request = pb.RedactRequest(text=texts[index])
+            before = time.perf_counter()
+            try:
+                reply = await self._stub.Redact(request, timeout=CALL_TIMEOUT_S)
+            except grpc.aio.AioRpcError as err:
+                errors[err.code().name] += 1
+                return
+            latencies[index] = time.perf_counter() - before
+            outputs[index] = reply.redacted_text
+            fail_closed[index] = reply.outcome == _FAIL_CLOSED
+            outcomes[reply.outcome or "(empty)"] += 1
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        wall = await drain(len(texts), concurrency, call)
         return PassResult(
             tuple(latencies),
             tuple(outputs),
             tuple(fail_closed),
-            time.perf_counter() - started,
+            wall,
             errors=tuple(sorted(errors.items())),
             outcomes=tuple(sorted(outcomes.items())),
         )
+
+
+async def drain(count: int, concurrency: int, call: Callable[[int], Awaitable[None]]) -> float:
+    """Run call(0) ... call(count - 1), `concurrency` at a time from one shared queue;
+    return the wall seconds."""
+    pending: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(count):
+        pending.put_nowait(index)
+
+    async def worker() -> None:
+        while True:
+            try:
+                index = pending.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            await call(index)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started

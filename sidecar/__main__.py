@@ -93,8 +93,8 @@ def _parser() -> argparse.ArgumentParser:
         "--detect-processes",
         type=_process_count,
         default=None,
-        help="detection worker processes (default: one per CPU core); 0 detects in the "
-        "server process",
+        help="detection worker processes (default: one per CPU core, at most --workers); 0 "
+        "detects in the server process",
     )
     serve.add_argument(
         "--grace", type=_non_negative_float, default=10.0, help="shutdown grace, seconds"
@@ -124,7 +124,8 @@ async def _serve(args: argparse.Namespace, *, ledger: bool) -> int:
     startup = [signing_key_created(signer, at=datetime.now(UTC))] if signer_created else []
     processes = args.detect_processes
     if processes is None:
-        processes = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        processes = min(cores, args.workers)  # more could never all be busy
     detector: Detector
     if processes:
         _log.info("starting %d detection worker processes", processes)

@@ -136,10 +136,11 @@ class Screening:
             # Foreign exception text may quote the input: keep only the type.
             raise DetectionFailed(type(err).__name__) from None
         finally:
-            # A caller that gave up (deadline, cancel) must not leave detection queued on
-            # text nobody will read.
+            # A caller that gave up (deadline, cancel, no free worker) must not leave
+            # detection queued on text nobody will read: a thread still waiting for a
+            # worker process sees `abandoned` and gives up too.
+            abandoned.set()
             if not future.done():
-                abandoned.set()
                 future.cancel()
 
     @staticmethod

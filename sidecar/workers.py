@@ -24,6 +24,7 @@ import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any
 
 from governance.policy import Policies, Policy
 from sidecar.finding import Finding
@@ -44,6 +45,7 @@ class DetectionWorkerError(RuntimeError):
 # -- in the worker process -------------------------------------------------------------
 
 _detector = None  # the worker's PresidioDetector, built by _load
+_ready_barrier: Any = None  # all workers of a pool meet here once loaded
 
 
 # Each worker is one of several processes on as many cores: a BLAS thread pool per
@@ -51,8 +53,8 @@ _detector = None  # the worker's PresidioDetector, built by _load
 _ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
 
-def _load(policies: Policies) -> None:
-    global _detector
+def _load(policies: Policies, owner: int, ready: Any) -> None:
+    global _detector, _ready_barrier
     from sidecar.hardening import disable_core_dumps
 
     # Request text passes through workers too: no core dump may hold it. The core limit
@@ -62,7 +64,8 @@ def _load(policies: Policies) -> None:
         os.environ[name] = "1"  # before numpy is first imported, by the import below
     from sidecar.detection import PresidioDetector
 
-    _watch_owner(os.getppid())
+    _watch_owner(owner)
+    _ready_barrier = ready
     _detector = PresidioDetector(policies)
 
 
@@ -79,8 +82,8 @@ def _watch_owner(owner: int) -> None:
 
 
 def _ready() -> int:
-    # Long enough that each worker takes one of the start-up probes.
-    time.sleep(0.2)
+    # Every worker takes one start-up probe: each waits here until all have loaded.
+    _ready_barrier.wait(timeout=_READY_TIMEOUT_SECONDS)
     return os.getpid()
 
 
@@ -107,6 +110,7 @@ class ProcessDetector:
         self._policies = policies
         self._processes = processes
         self._lock = threading.Lock()
+        self._closed = False
         # One per worker process: the server takes one before it hands a text over, so
         # a text's time budget starts when a process is free for it (pipeline.Screening).
         self.slots = threading.BoundedSemaphore(processes)
@@ -122,13 +126,16 @@ class ProcessDetector:
         return self._pids
 
     def _start(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(
             max_workers=self._processes,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=context,
             initializer=_load,
-            initargs=(self._policies,),
+            # The owner's pid from here: a worker that read its parent itself, after the
+            # owner had died, would watch pid 1 forever.
+            initargs=(self._policies, os.getpid(), context.Barrier(self._processes)),
         )
-        probes = [pool.submit(_ready) for _ in range(2 * self._processes)]
+        probes = [pool.submit(_ready) for _ in range(self._processes)]
         pids: set[int] = set()
         try:
             deadline = time.monotonic() + _READY_TIMEOUT_SECONDS
@@ -154,11 +161,13 @@ class ProcessDetector:
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:
-            if self._pool is not broken:
-                return  # another caller replaced it already
+            if self._pool is not broken or self._closed:
+                return  # another caller replaced it already, or the server is stopping
             _log.warning("a detection worker died; starting new workers")
             broken.shutdown(wait=False, cancel_futures=True)
             self._pool = self._start()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._closed = True
+            self._pool.shutdown(wait=False, cancel_futures=True)

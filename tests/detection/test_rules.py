@@ -426,7 +426,7 @@ def test_any_personal_value_makes_a_text_personal(entity: str, value: str) -> No
 
 def test_dropped_findings_do_not_make_a_text_personal() -> None:
     # A version string the phone pattern took, a public URL and an allow-listed address
-    # are not personal data: the date stays.
+    # are not personal data: the text is not personal, so its date is dropped too.
     text = "Release 10.0.19045.3570 (see https://docs.acme.com), support@acme.com, 2024-01-05"
     rules = PrecisionRules(Detection(entities=("PERSON",), allow_list=("support@acme.com",)))
     findings = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -9,7 +10,7 @@ import sys
 import time
 import traceback
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -62,13 +63,38 @@ def test_a_fault_in_a_worker_comes_back_as_its_type_only(processes: ProcessDetec
         .replace("extends: chat", "extends: chat_renamed")
     )
     other = load_policies(renamed, source="other.yaml")
-    policy = other.policies["chat_renamed"]
-    canary = "zq7.worker.canary@example.org"
     with pytest.raises(DetectionWorkerError) as caught:
-        processes.detect(f"mail {canary}", policy)
+        processes.detect("mail jane@example.org", other.policies["chat_renamed"])
     assert str(caught.value) == "KeyError"
-    assert canary not in repr(caught.value)
-    assert caught.value.__cause__ is None or canary not in str(caught.value.__cause__)
+
+
+def _install_leaky_detector() -> None:
+    workers._detector = _LeakyDetector()
+
+
+def test_a_fault_quoting_the_text_does_not_cross_the_pipe(shipped_policies: Policies) -> None:
+    """A worker whose detector raises with the input in its message: what the owner gets
+    back through the pool's pipe (the exception and the worker's formatted traceback,
+    concurrent.futures.process._RemoteTraceback) holds no request text."""
+    canary = "zq7.pipe.canary@example.org"
+    with ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn"), initializer=_install_leaky_detector
+    ) as pool:
+        future = pool.submit(workers._detect, f"mail {canary}", shipped_policies.default)
+        with pytest.raises(DetectionWorkerError) as caught:
+            future.result(timeout=120)
+    assert str(caught.value) == "ValueError"
+    received = "".join(traceback.format_exception(caught.value))
+    assert "_RemoteTraceback" in received or "Traceback" in received
+    assert canary not in received
+
+
+def test_workers_are_not_dumpable(processes: ProcessDetector) -> None:
+    # The core limit is inherited from the server; the not-dumpable flag does not survive
+    # exec, so each worker sets it again.
+    from sidecar.hardening import is_dumpable
+
+    assert [processes._pool.submit(is_dumpable).result(timeout=60) for _ in range(4)] == [False] * 4
 
 
 def test_a_killed_worker_fails_its_detections_closed_then_workers_restart(

@@ -139,7 +139,8 @@ class WrittenDateRecognizer(EntityRecognizer):
         )
 
     def load(self) -> None:
-        pass
+        """Nothing to load: the pattern is compiled at import (EntityRecognizer declares
+        load abstract)."""
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None

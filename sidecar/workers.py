@@ -11,8 +11,10 @@ through a file.
 Workers are spawned (not forked: the owner runs gRPC and other threads) and each loads
 its own pipelines at start; `ProcessDetector` waits until every one has. A worker that
 dies (killed, out of memory) breaks the pool: the detections in flight fail closed like
-any detector fault, and a new pool replaces it. A fault inside a worker comes back as
-its exception type only: foreign exception text may quote the input.
+any detector fault, and a new pool replaces it. So does one that runs far past its text's
+time budget: its pool is killed and replaced, so no runaway text keeps a worker. A fault
+inside a worker comes back as its exception type only: foreign exception text may quote
+the input.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ from typing import Any
 from governance.policy import Policies, Policy
 from sidecar.finding import Finding
 
-__all__ = ["DetectionWorkerError", "ProcessDetector"]
+__all__ = ["RUNAWAY_GRACE_SECONDS", "DetectionWorkerError", "ProcessDetector"]
 
 _log = logging.getLogger(__name__)
 
 _READY_TIMEOUT_SECONDS = 300.0
 _OWNER_POLL_SECONDS = 0.5
+# How far past a text's time budget a worker may run before its pool is replaced.
+RUNAWAY_GRACE_SECONDS = 5.0
 
 
 class DetectionWorkerError(RuntimeError):
@@ -151,20 +155,32 @@ class ProcessDetector:
         return pool
 
     def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
+        """Raises DetectionWorkerError if the worker faults, dies, or runs past the
+        text's budget plus RUNAWAY_GRACE_SECONDS (the caller has failed closed long
+        before; the workers are then replaced, so no runaway text holds one)."""
         pool = self._pool
+        limit = policy.detection.budget_seconds(len(text)) + RUNAWAY_GRACE_SECONDS
         try:
             future: Future[tuple[Finding, ...]] = pool.submit(_detect, text, policy)
-            return future.result()
+            return future.result(timeout=limit)
         except BrokenProcessPool:
-            self._replace(pool)
+            self._replace(pool, "a detection worker died")
             raise DetectionWorkerError("detection worker lost") from None
+        except TimeoutError:
+            self._replace(pool, "a detection ran far past its budget", kill=True)
+            raise DetectionWorkerError("detection worker stopped: past its budget") from None
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
+    def _replace(self, old: ProcessPoolExecutor, why: str, *, kill: bool = False) -> None:
         with self._lock:
-            if self._pool is not broken or self._closed:
+            if self._pool is not old or self._closed:
                 return  # another caller replaced it already, or the server is stopping
-            _log.warning("a detection worker died; starting new workers")
-            broken.shutdown(wait=False, cancel_futures=True)
+            _log.warning("%s; starting new detection workers", why)
+            if kill:
+                # The pool cannot stop a running task: its processes are killed, which
+                # fails the other detections in flight on them (closed, as any fault).
+                for process in list(getattr(old, "_processes", {}).values()):
+                    process.kill()
+            old.shutdown(wait=False, cancel_futures=True)
             self._pool = self._start()
 
     def close(self) -> None:

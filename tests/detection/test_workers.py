@@ -182,3 +182,34 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def test_a_runaway_detection_is_stopped_and_its_workers_replaced(
+    shipped_policies: Policies, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its budget plus the grace, a detection's worker is killed (it would otherwise
+    keep the text and the worker until done) and new workers serve the next text."""
+    monkeypatch.setattr(workers, "RUNAWAY_GRACE_SECONDS", 0.3)
+    default = shipped_policies.default
+    hurried = default.model_copy(
+        update={
+            "detection": default.detection.model_copy(
+                update={"timeout_ms": 100, "timeout_ms_per_kib": 0}
+            )
+        }
+    )
+    detector = ProcessDetector(shipped_policies, processes=1)
+    try:
+        (victim,) = detector.pids()
+        started = time.monotonic()
+        with pytest.raises(DetectionWorkerError, match="past its budget"):
+            detector.detect("Jane Roe lives at 221B Baker Street. " * 5_000, hurried)
+        assert time.monotonic() - started < 30
+        deadline = time.monotonic() + 10
+        while _alive(victim) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(victim)
+        assert detector.pids() != (victim,)
+        assert detector.detect(TEXTS[0], default) != ()
+    finally:
+        detector.close()

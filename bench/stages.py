@@ -16,8 +16,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")  # before numpy is imported, as in sidecar.workers
+from sidecar.workers import ONE_THREAD  # imports no numpy
+
+for _name in ONE_THREAD:
+    os.environ.setdefault(_name, "1")  # before numpy is imported, as in the workers
 
 from bench import corpus  # noqa: E402 - after the thread settings above
 from governance.policy import load_policies_file  # noqa: E402

@@ -31,7 +31,7 @@ from typing import Any
 from governance.policy import Policies, Policy
 from sidecar.finding import Finding
 
-__all__ = ["RUNAWAY_GRACE_SECONDS", "DetectionWorkerError", "ProcessDetector"]
+__all__ = ["ONE_THREAD", "RUNAWAY_GRACE_SECONDS", "DetectionWorkerError", "ProcessDetector"]
 
 _log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ _ready_barrier: Any = None  # all workers of a pool meet here once loaded
 
 # Each worker is one of several processes on as many cores: a BLAS thread pool per
 # worker would oversubscribe them (single-threaded, spaCy's NER is ~20% faster here).
-_ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
+ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
 
 def _load(policies: Policies, owner: int, ready: Any) -> None:
@@ -64,7 +64,7 @@ def _load(policies: Policies, owner: int, ready: Any) -> None:
     # Request text passes through workers too: no core dump may hold it. The core limit
     # is inherited, but the not-dumpable flag does not survive exec.
     disable_core_dumps()
-    for name in _ONE_THREAD:
+    for name in ONE_THREAD:
         os.environ[name] = "1"  # before numpy is first imported, by the import below
     from sidecar.detection import PresidioDetector
 

@@ -58,6 +58,7 @@ BAD_FILES: dict[str, Expected] = {
     ),
     "bad_action_entity_not_upper_case.yaml": (("policies.main.actions.person", 10),),
     "bad_date_mode_unknown.yaml": (("policies.main.detection.dates.mode", 8),),
+    "bad_ner_scope_unknown.yaml": (("policies.main.detection.ner_scope", 7),),
     "bad_phone_region_lower_case.yaml": (("policies.main.detection.phone_regions.1", 7),),
     "bad_deobfuscation_unknown_rule.yaml": (("policies.main.detection.deobfuscation.rot13", 9),),
     "bad_names_string_for_bool.yaml": (("policies.main.detection.names.any_case", 8),),

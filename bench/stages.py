@@ -72,7 +72,8 @@ def measure(size_class: str) -> dict[str, float]:
                 timed(stage, started)
             started = time.perf_counter()
             regions = ner_regions(view.text, [(f.start, f.end) for f in found])
-            artifacts = analyzer.nlp_engine.process_regions(view.text, "en", regions)
+            analyzer.nlp_engine.entities(view.text, "en", regions)
+            artifacts = screen.no_artifacts
             timed("NER model", started)
             for recognizer in recognizers:
                 started = time.perf_counter()

@@ -1,23 +1,25 @@
 """PII detection: the Detector protocol and its Presidio + spaCy implementation.
 
-With `recognizers.py` (Presidio's recognizers, corrected and added to) the only module
-that imports presidio or spacy. It returns spans (offsets into the original text), never
-strings, and never logs what it reads. spaCy pipelines are loaded once per (language,
-model) with only the named-entity recognizer; Presidio's pattern recognizers
-(checksum-validated: Luhn, IBAN mod-97, SSN rules, ...) run beside it.
+With `recognizers.py` (Presidio's recognizers, corrected and added to) and
+`context_enhancer.py` the only module that imports presidio or spacy. It returns spans
+(offsets into the original text), never strings, and never logs what it reads. spaCy
+pipelines are loaded once per (language, model) with only the named-entity recognizer;
+Presidio's pattern recognizers (checksum-validated: Luhn, IBAN mod-97, SSN rules, ...)
+run beside it.
 
-Per text: the de-obfuscated view (`deobfuscate.py`), Presidio on it, the name and address
-layers on it, then the precision rules (`rules.py`: NER plausibility, dates, URLs,
-lookalikes) and the allow-list; findings map back to the original characters and
-overlaps merge.
+Per text: the de-obfuscated view (`deobfuscate.py`), the name and address layers on it,
+the NER model on the stretches that could still hold a name or place (`ner_regions.py`),
+Presidio's pattern recognizers on it, then the precision rules (`rules.py`: NER
+plausibility, dates, URLs, lookalikes) and the allow-list; findings map back to the
+original characters and overlaps merge.
 """
 
 from __future__ import annotations
 
-import bisect
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, Protocol
 
 import spacy
@@ -27,23 +29,31 @@ from presidio_analyzer import (
     Pattern,
     PatternRecognizer,
     RecognizerRegistry,
-    RecognizerResult,
 )
-from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
-from spacy.tokens import Doc
-from spacy.util import filter_spans
+from thinc.api import NumpyOps, set_current_ops
 
 from governance.policy import REGEX_FLAGS, Detection, Policies, Policy
 from sidecar import recognizers
 from sidecar.addresses import AddressOptions, AddressRecognizer
+from sidecar.context_enhancer import LocalContextEnhancer
 from sidecar.deobfuscate import DeobfuscationOptions, deobfuscate
 from sidecar.finding import Finding
+from sidecar.name_words import NameWords
 from sidecar.names import NameOptions, NameRecognizer
 from sidecar.ner_regions import ner_regions
-from sidecar.rules import PrecisionRules, plausible_ner
+from sidecar.rules import Decided, PrecisionRules, plausible_ner
 
-__all__ = ["Detector", "Finding", "PresidioDetector", "merge_overlaps", "offline_tldextract"]
+__all__ = [
+    "Decided",
+    "Detector",
+    "Finding",
+    "Part",
+    "PresidioDetector",
+    "combine",
+    "merge_overlaps",
+    "offline_tldextract",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -64,8 +74,6 @@ _NER_MAPPING = {
 }
 NER_ENTITIES = frozenset(_NER_MAPPING.values())
 _NER_CHECKED = frozenset({"PERSON", "LOCATION"})
-_RECOGNIZER = RecognizerResult.RECOGNIZER_NAME_KEY
-_NER_RECOGNIZER = "SpacyRecognizer"
 _NER_IGNORED = (
     "CARDINAL",
     "EVENT",
@@ -152,6 +160,11 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
         others = [
             name for name in meta.get("components", meta.get("pipeline", ())) if name != "ner"
         ]
+        # numpy's matrix product (OpenBLAS) instead of blis: the NER model's matrices are
+        # small, and it runs a fifth faster here with the same entities (checked on the
+        # bench and labelled corpora). Set for the process: models take the ops current
+        # when they are built, and some layers look them up again when they run.
+        set_current_ops(NumpyOps(use_blis=False))
         # Excluded components are never loaded (no weights read, no memory held).
         nlp = spacy.load(self._model, exclude=others)
         if "ner" not in nlp.pipe_names:
@@ -161,71 +174,40 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
         nlp.max_length = 100_000_000
         self.nlp = {self._language: nlp}  # type: ignore[assignment]  # base declares None
 
-    def process_regions(
+    def entities(
         self, text: str, language: str, regions: Sequence[tuple[int, int]]
-    ) -> NlpArtifacts:
-        """The whole text tokenised, the NER model run only on `regions` (whole when they
-        cover nearly all of it)."""
+    ) -> list[Finding]:
+        """The model's named entities in `regions` of `text`, labelled and scored as
+        Presidio's SpacyRecognizer labels and scores them. Only the regions become spaCy
+        Docs: Presidio makes one of the whole text and a Python object per token of it,
+        a third of the NER stage's time on long texts."""
         nlp = self.nlp[language]  # type: ignore[index]  # base declares None
+        config = self.ner_model_configuration
+        found = []
         if sum(end - start for start, end in regions) >= 0.9 * len(text):
-            return self._doc_to_nlp_artifact(nlp(text), language)
-        doc = nlp.make_doc(text)
-        entities = []
+            regions = [(0, len(text))]  # the model reads the whole text then, as one
         parts = nlp.pipe(text[start:end] for start, end in regions)
         for (start, _), part in zip(regions, parts, strict=True):
             for entity in part.ents:
-                span = doc.char_span(
-                    start + entity.start_char,
-                    start + entity.end_char,
-                    label=entity.label_,
-                    alignment_mode="expand",
+                label = _NER_MAPPING.get(entity.label_)
+                if label is None:
+                    continue
+                score = float(config.default_score or 0.0)
+                if label in (config.low_score_entity_names or ()):
+                    score *= float(config.low_confidence_score_multiplier or 1.0)
+                found.append(
+                    Finding(label, start + entity.start_char, start + entity.end_char, score)
                 )
-                if span is not None:
-                    entities.append(span)
-        doc.ents = filter_spans(entities)
-        return self._doc_to_nlp_artifact(doc, language)
-
-    def _doc_to_nlp_artifact(self, doc: Doc, language: str) -> NlpArtifacts:
-        artifacts = super()._doc_to_nlp_artifact(doc, language)
-        # No lemmatizer runs; lower-cased tokens let context words still match.
-        artifacts.lemmas = [token.lower_ for token in doc]
-        artifacts.keywords = _Keywords(artifacts.set_keywords(self, artifacts.lemmas, language))
-        return artifacts
+        return found
 
 
-class _Keywords(list[str]):
-    """Presidio's keyword list with set membership. The context enhancer tests every token
-    near every finding against it (`lemma in keywords`): on a list that is a scan of all
-    of a text's words each time, over a second for a 100 KB text with 3,000 findings."""
+@dataclass(frozen=True, slots=True)
+class Part:
+    """What detection makes of a text or a stretch of one: the rules' decisions and the
+    words of the names the name layer found (for their mentions in other stretches)."""
 
-    def __init__(self, words: Iterable[str]) -> None:
-        super().__init__(words)
-        self._members = frozenset(self)
-
-    def __contains__(self, word: object) -> bool:
-        return word in self._members
-
-
-class BisectContextEnhancer(LemmaContextAwareEnhancer):
-    """Presidio's context enhancer, finding a match's token by bisection.
-
-    Upstream scans every token of the document for every result, which is quadratic:
-    a 100 KB text with a few thousand findings took seconds in that loop alone.
-    """
-
-    @staticmethod
-    def _find_index_of_match_token(
-        word: str, start: int, tokens: Doc, tokens_indices: list[int]
-    ) -> int:
-        # The first token whose character range ends after `start` (upstream's rule).
-        index = bisect.bisect_right(tokens_indices, start) - 1
-        if index < 0:
-            return 0
-        if start < tokens_indices[index] + len(tokens[index]):
-            return index
-        if index + 1 < len(tokens_indices):
-            return index + 1
-        raise ValueError("match lies beyond the last token")  # upstream quotes the word
+    decided: Decided
+    names: NameWords
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +220,11 @@ class _Screen:
     names: NameRecognizer | None
     addresses: AddressRecognizer | None
     ner_scope: str
+    entities: frozenset[str]
+    # What the pattern recognizers get as NLP results: nothing. The model's entities
+    # come from `NerOnlySpacyEngine.entities` and context words from
+    # `LocalContextEnhancer`, so no recognizer needs the whole text tokenised.
+    no_artifacts: NlpArtifacts
 
 
 class PresidioDetector:
@@ -279,7 +266,7 @@ class PresidioDetector:
                 nlp_engine=engines[key],
                 supported_languages=[detection.language],
                 default_score_threshold=detection.score_threshold,
-                context_aware_enhancer=BisectContextEnhancer(),
+                context_aware_enhancer=LocalContextEnhancer(engines[key].nlp[detection.language]),
             )
             self._screens[name] = _screen(detection, analyzer)
 
@@ -315,17 +302,25 @@ class PresidioDetector:
         return registry
 
     def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
+        return combine([self.detect_part(text, policy).decided], policy)
+
+    def detect_part(self, text: str, policy: Policy) -> Part:
+        """The rules' decisions on `text` (offsets into it), alone or as a stretch of a
+        longer text (`combine` makes the findings), and the words of the names found."""
         if not text.strip():
-            return ()
+            return Part(Decided((), (), ()), NameWords())
         screen = self._screens[policy.name]
         detection = policy.detection
         view = deobfuscate(text, screen.deobfuscation)
         found: list[Finding] = []
-        for layer in (screen.names, screen.addresses):
-            if layer is not None:
-                found.extend(
-                    f for f in layer.find(view.text) if f.score >= detection.score_threshold
-                )
+        words = NameWords()
+        if screen.names is not None:
+            names, words = screen.names.find_with_words(view.text)
+            found.extend(f for f in names if f.score >= detection.score_threshold)
+        if screen.addresses is not None:
+            found.extend(
+                f for f in screen.addresses.find(view.text) if f.score >= detection.score_threshold
+            )
         # The NER model reads only what could be a name or a place that the layers
         # above did not find already (`ner_regions`): most of the cost of detection.
         regions = (
@@ -333,28 +328,63 @@ class PresidioDetector:
             if screen.ner_scope == "candidates"
             else [(0, len(view.text))]
         )
-        artifacts = screen.analyzer.nlp_engine.process_regions(
-            view.text, detection.language, regions
-        )
-        results = screen.analyzer.analyze(
-            text=view.text,
-            language=detection.language,
-            entities=list(detection.entities),
-            score_threshold=detection.score_threshold,
-            nlp_artifacts=artifacts,
-        )
-        for r in results:
-            finding = Finding(str(r.entity_type), int(r.start), int(r.end), float(r.score))
-            by_ner = r.recognition_metadata.get(_RECOGNIZER) == _NER_RECOGNIZER
-            if by_ner and finding.entity in _NER_CHECKED:
+        engine = screen.analyzer.nlp_engine
+        for finding in engine.entities(view.text, detection.language, regions):
+            if finding.entity not in screen.entities or finding.score < detection.score_threshold:
+                continue
+            if finding.entity in _NER_CHECKED:
                 # The model's span cut to the name's line and past code ("Jane Doe\nDOB").
                 plausible = plausible_ner(view.text, finding)
                 if plausible is not None:
                     found.append(plausible)
             else:
                 found.append(finding)
-        kept = screen.rules.apply(view.text, found)
-        return merge_overlaps(_to_original(kept, view.to_original))
+        results = screen.analyzer.analyze(
+            text=view.text,
+            language=detection.language,
+            entities=list(detection.entities),
+            score_threshold=detection.score_threshold,
+            nlp_artifacts=screen.no_artifacts,
+        )
+        found.extend(
+            Finding(str(r.entity_type), int(r.start), int(r.end), float(r.score)) for r in results
+        )
+        decided = screen.rules.decide(view.text, found)
+        return Part(
+            Decided(
+                tuple(_to_original(decided.kept, view.to_original)),
+                tuple(_to_original(decided.dates, view.to_original)),
+                tuple(_to_original(decided.personal_dates, view.to_original)),
+            ),
+            words,
+        )
+
+    def mentions(self, text: str, policy: Policy, words: NameWords) -> tuple[Finding, ...]:
+        """Other mentions in `text` of names found elsewhere (in another stretch of the
+        same text), as the name layer finds repeats within one text."""
+        screen = self._screens[policy.name]
+        if screen.names is None or not text.strip():
+            return ()
+        view = deobfuscate(text, screen.deobfuscation)
+        threshold = policy.detection.score_threshold
+        found = [
+            f
+            for f in screen.names.mentions(view.text, words)
+            if f.score >= threshold and screen.rules.allowed(view.text, f)
+        ]
+        return tuple(_to_original(found, view.to_original))
+
+
+def combine(parts: Sequence[Decided], policy: Policy) -> tuple[Finding, ...]:
+    """A text's findings from the decisions on its stretches (offsets into the text):
+    the dates of a personal text are kept if any stretch holds other personal data."""
+    decided = Decided(
+        tuple(chain.from_iterable(part.kept for part in parts)),
+        tuple(chain.from_iterable(part.dates for part in parts)),
+        tuple(chain.from_iterable(part.personal_dates for part in parts)),
+    )
+    personal_texts = policy.detection.dates.mode == "personal_texts"
+    return merge_overlaps(decided.final(personal_texts=personal_texts))
 
 
 def _screen(detection: Detection, analyzer: Any) -> _Screen:
@@ -387,6 +417,15 @@ def _screen(detection: Detection, analyzer: Any) -> _Screen:
             else None
         ),
         ner_scope=detection.ner_scope,
+        entities=frozenset(entities),
+        no_artifacts=NlpArtifacts(
+            entities=[],
+            tokens=analyzer.nlp_engine.nlp[detection.language].make_doc(""),
+            tokens_indices=[],
+            lemmas=[],
+            nlp_engine=analyzer.nlp_engine,
+            language=detection.language,
+        ),
         addresses=(
             AddressRecognizer(
                 AddressOptions(

@@ -47,16 +47,18 @@ inside backticks or fenced code blocks) are never names.
 
 from __future__ import annotations
 
+import bisect
 import functools
-import itertools
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import attrgetter
 
 import regex
 
 from sidecar import gazetteers
 from sidecar.finding import Finding
 from sidecar.gazetteers import word_set
+from sidecar.name_words import NameWords
 
 __all__ = ["UI_WORDS", "NameOptions", "NameRecognizer", "merge_findings"]
 
@@ -108,6 +110,9 @@ _TITLE_PART = regex.compile(
 )
 _CODE_BEFORE = frozenset("_@#$/\\=`~<{[|^")
 _CODE_AFTER = frozenset("_@/\\=`({[|^")
+# The characters before / after a word that `_code_neighbours` looks at.
+_CODE_BEFORE_ANY = _CODE_BEFORE | {".", "-"}
+_CODE_AFTER_ANY = _CODE_AFTER | {".", "-"}
 _CODE_NEXT = regex.compile(
     r"[_@/\\=`({\[|^]|[.\-][\p{L}\p{N}]|[ \t]*[\[({<]?(?:at|dot|@|\.)\b", regex.IGNORECASE
 )
@@ -250,6 +255,7 @@ _PLACE_AFTER: frozenset[str] = word_set(
 _MONTHS: frozenset[str] = word_set("jan feb mar apr jun jul aug sep sept oct nov dec")
 
 _ANGLE_ADDRESS = regex.compile(r"<[^<>@\s]+@[^<>\s]+>")
+_SENTENCE_BREAK = regex.compile(r"[.!?][ \t]+\p{Lu}")
 
 
 # -- structure rules: table columns, keyed values, e-mail evidence, verb cues -------------------
@@ -301,6 +307,7 @@ _ROLE_PHRASE = regex.compile(
     regex.IGNORECASE,
 )
 _CAMEL_SPLIT = regex.compile(r"(?<=\p{Ll})(?=\p{Lu})")
+_KEY_SEP = regex.compile(r"[\s_\-./]+")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -312,7 +319,7 @@ def person_field(label: str) -> bool:
         return False
     if _ROLE_PHRASE.fullmatch(key):
         return True
-    words = regex.split(r"[\s_\-./]+", _CAMEL_SPLIT.sub(" ", key).lower())
+    words = _KEY_SEP.split(_CAMEL_SPLIT.sub(" ", key).lower())
     words = [w for w in words if w]
     if not words or len(words) > 4:
         return False
@@ -352,6 +359,11 @@ _QUERY_VALUE = regex.compile(
     r"(?: \p{Lu}[^&#\s\"'<>]{1,40}){0,3})"
 )
 _QUERY_SEP = regex.compile(r"\+|%20|%2[bB]|_|\.| ")
+_CAPITALISED = regex.compile(r"\p{Lu}\p{Ll}+")
+_NON_LETTERS = regex.compile(r"[^\p{L}]+")
+_COMMA_GAP = regex.compile(r"[ \t]*,?[ \t]*")
+_RULE_ROW = regex.compile(r"[\s|:\-+=]*")  # "|---|:--|" under a Markdown header
+_SQL_TUPLE = regex.compile(r"\(([^()\n]*)\)")
 
 # Verbs that take a person as object ("asked Tanvi", "thanks to Gaja Mikosz"): a single
 # unknown word is enough after these.
@@ -392,6 +404,116 @@ _VERB_AFTER = regex.compile(
     r"about|to|again|yesterday|today))(?![\p{L}\p{N}_]))",
 )
 
+# -- scanning only where a match can start -----------------------------------------------------
+#
+# `pattern.finditer(text)` has the regex engine try a match at every character; for the
+# twenty-odd patterns below that took about a third of `find`. Each of them can only match at
+# a few known places: a word cue at a letter that follows no letter, digit or "_" (or at a
+# quote right before one), `_KEYED_VALUE` there too but only a little before a ":" or "=",
+# and a `(?m)^` pattern at a line start. `_finditer_at` and `_word_cue_matches` try the
+# patterns there only and find exactly the matches `finditer` finds. A new cue that starts
+# that way belongs in `_WORD_CUES`; any other cue must keep using `finditer`.
+
+
+def _case_insensitive(*patterns: regex.Pattern[str]) -> tuple[regex.Pattern[str], ...]:
+    """`patterns`, checked to ignore case: `_cues_from` looks them up by lower-case text."""
+    for pattern in patterns:
+        if not pattern.flags & regex.IGNORECASE:
+            raise ValueError(f"a word cue must ignore case: {pattern.pattern[:60]!r}")
+    return patterns
+
+
+# Word cues: each ignores case and never matches the empty string.
+_WORD_CUES = _case_insensitive(
+    _TITLE_CUE,
+    _GREETING_STRONG,
+    _INTRO_STRONG,
+    _FIELD_STRONG,
+    _GREETING_WEAK,
+    _SIGN_OFF_INLINE,
+    _INTRO_WEAK,
+    _FIELD_WEAK,
+    _TRANSFER,
+    _CALL_BACK,
+    _LIST_FIELD,
+    _VERB_BEFORE,
+    _PREP_BEFORE,
+)
+_WORD_START = regex.compile(r"(?<![\p{L}\p{N}_])\p{L}")
+_KEY_SEPARATOR = regex.compile(r"[:=]")
+_NEWLINE = regex.compile(r"\n")
+
+
+# Cached on at most three ASCII characters, so the cache stays small whatever the texts.
+@functools.cache
+def _cues_from(head: str) -> tuple[regex.Pattern[str], ...]:
+    """The word cues that can match where the text starts with `head` (in lower case, as
+    the cues ignore case): a partial match says whether some text starting so could."""
+    return tuple(p for p in _WORD_CUES if p.match(head, partial=True) is not None)
+
+
+def _word_starts(text: str) -> list[int]:
+    """Sorted positions of every letter that follows no letter, digit or "_", and of a quote
+    right before such a letter."""
+    starts = [m.start() for m in _WORD_START.finditer(text)]
+    quoted = [p - 1 for p in starts if p and text[p - 1] in "\"'"]
+    return sorted(starts + quoted) if quoted else starts
+
+
+def _key_starts(text: str, starts: list[int]) -> list[int]:
+    """Those of `starts` (sorted) where `_KEYED_VALUE` can match: a key of at most 40
+    characters, maybe quoted, then spaces and ":" or "="."""
+    out: list[int] = []
+    taken = 0  # starts[:taken] are decided
+    for sep in _KEY_SEPARATOR.finditer(text):
+        end = sep.start()
+        while end and text[end - 1] in " \t":
+            end -= 1
+        if end and text[end - 1] in "\"'":
+            end -= 1
+        first = max(taken, bisect.bisect_left(starts, end - 41))
+        taken = max(taken, bisect.bisect_left(starts, end))
+        out += starts[first:taken]
+    return out
+
+
+def _line_starts(text: str) -> list[int]:
+    """Where `(?m)^` matches: the start of the text and after each "\\n"."""
+    return [0, *(m.end() for m in _NEWLINE.finditer(text))]
+
+
+def _finditer_at(
+    pattern: regex.Pattern[str], text: str, starts: list[int]
+) -> list[regex.Match[str]]:
+    """`list(pattern.finditer(text))` for a pattern that can only match at one of `starts`
+    (sorted, no repeats) and matches the empty string only where nothing longer matches."""
+    matches = []
+    resume = 0  # finditer goes on after the end of a match
+    for pos in starts:
+        if pos >= resume and (m := pattern.match(text, pos)) is not None:
+            matches.append(m)
+            resume = m.end()
+    return matches
+
+
+def _word_cue_matches(text: str) -> dict[regex.Pattern[str], list[regex.Match[str]]]:
+    """`list(cue.finditer(text))` for each of `_WORD_CUES` and for `_KEYED_VALUE`."""
+    matches: dict[regex.Pattern[str], list[regex.Match[str]]] = {p: [] for p in _WORD_CUES}
+    resume = dict.fromkeys(_WORD_CUES, 0)  # as in `_finditer_at`, for each cue
+    starts = _word_starts(text)
+    for pos in starts:
+        # the cues that fit the three ASCII letters there (or two ASCII characters), or
+        # else all of them
+        head = text[pos : pos + 3]
+        if not (head.isascii() and head.isalpha()):
+            head = head[:2]
+        for cue in _cues_from(head.lower()) if head.isascii() else _WORD_CUES:
+            if pos >= resume[cue] and (m := cue.match(text, pos)) is not None:
+                matches[cue].append(m)
+                resume[cue] = m.end()
+    matches[_KEYED_VALUE] = _finditer_at(_KEYED_VALUE, text, _key_starts(text, starts))
+    return matches
+
 
 @dataclass(frozen=True, slots=True)
 class NameOptions:
@@ -402,7 +524,9 @@ class NameOptions:
     score: float = 0.85
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ is several times slower, and a text has tens of
+# thousands of tokens. Only the `english` cache is set after `_tokens` makes them.
+@dataclass(slots=True)
 class _Token:
     start: int
     end: int
@@ -412,27 +536,83 @@ class _Token:
     upper: bool  # ALL CAPS, 2+ letters
     code: bool  # looks like part of a code identifier
     mixed: bool = False  # aLtErNaTiNg case ("rObErT"): an obfuscated any-case word
+    # gazetteers.is_english_word(lower), worked out on first use (`_is_english`): the rules
+    # ask it about the same token many times
+    english: bool | None = field(default=None, compare=False, repr=False)
+
+
+_token_start = attrgetter("start")
+_token_end = attrgetter("end")
 
 
 def _is_title(word: str) -> bool:
-    parts = word.split("-")
-    return all(_TITLE_PART.fullmatch(part) for part in parts if part)
+    if "-" not in word:
+        return _TITLE_PART.fullmatch(word) is not None
+    return all(_TITLE_PART.fullmatch(part) for part in word.split("-") if part)
 
 
-def _case_changes(letters: str) -> int:
-    flags = [c.isupper() for c in letters if c.isalpha()]
-    return sum(1 for a, b in itertools.pairwise(flags) if a != b)
+def _fold(text: str) -> str:
+    """`gazetteers._fold`, skipping Unicode normalisation for ASCII text (most words),
+    where it changes nothing but the case."""
+    return text.lower() if text.isascii() else gazetteers._fold(text)
+
+
+def _inside(regions: list[tuple[int, int]], starts: list[int], pos: int) -> bool:
+    """Whether `pos` is inside one of `regions` (disjoint, sorted; `starts` their starts)."""
+    k = bisect.bisect_right(starts, pos) - 1
+    return k >= 0 and pos < regions[k][1]
+
+
+def _code_neighbours(text: str, start: int, end: int) -> bool:
+    """Whether the characters around the word text[start:end] make it part of code: an
+    identifier, a path, a dotted or hyphenated name, an address."""
+    n = len(text)
+    before = text[start - 1] if start else ""
+    after = text[end] if end < n else ""
+    after2 = text[end + 1] if end + 1 < n else ""
+    # "@Megan Wilson can you review?": a chat mention, not a handle or an address
+    mention = before == "@" and (start < 2 or not text[start - 2].isalnum())
+    return (
+        (before in _CODE_BEFORE and not mention)
+        or after in _CODE_AFTER
+        or (before == "." and start >= 2 and text[start - 2].isalnum())
+        or (after == "." and after2.isalnum())
+        or (after == "-" and after2.isalnum())
+        or (before == "-" and start >= 2 and text[start - 2].isalnum())
+    )
+
+
+def _case_changes(letters: str, most: int = 4) -> int:
+    """How often upper and lower case alternate along the letters, counted up to `most`
+    (long random strings such as tokens and hashes need not be read to the end)."""
+    flags = (c.isupper() for c in letters if c.isalpha())
+    previous = next(flags, None)
+    changes = 0
+    for flag in flags:
+        if flag != previous:
+            changes += 1
+            if changes == most:
+                break
+            previous = flag
+    return changes
 
 
 def merge_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Drop overlaps: the longest span wins (then the earliest); result sorted by start."""
     chosen: list[Finding] = []
-    taken: list[tuple[int, int]] = []
+    # The non-empty spans taken so far, disjoint and sorted, so their ends are sorted too
+    # and one bisection finds the only span that can overlap. Empty spans never overlap
+    # one that is processed after them (it is no longer than they are).
+    starts: list[int] = []
+    ends: list[int] = []
     for f in sorted(findings, key=lambda f: (-(f.end - f.start), f.start)):
-        if any(f.start < e and s < f.end for s, e in taken):
+        k = bisect.bisect_right(ends, f.start)
+        if k < len(ends) and starts[k] < f.end:
             continue
         chosen.append(f)
-        taken.append((f.start, f.end))
+        if f.start < f.end:
+            starts.insert(k, f.start)
+            ends.insert(k, f.end)
     return sorted(chosen, key=lambda f: f.start)
 
 
@@ -452,29 +632,29 @@ class NameRecognizer:
     # -- token predicates ------------------------------------------------------------------
 
     def _tokens(self, text: str) -> list[_Token]:
-        code_regions = [(m.start(), m.end()) for m in _CODE_REGION.finditer(text)]
+        code_regions = [m.span() for m in _CODE_REGION.finditer(text)]
+        region_starts = [s for s, _ in code_regions]
         tokens: list[_Token] = []
         n = len(text)
         for m in _WORD.finditer(text):
-            start, end = m.start(), m.end()
-            word = m.group()
+            start, end = m.span()
+            word = text[start:end]
             if word[-2:] in ("'s", "\u2019s") and len(word) > 3:
                 end -= 2
                 word = word[:-2]
             before = text[start - 1] if start else ""
             after = text[end] if end < n else ""
-            after2 = text[end + 1] if end + 1 < n else ""
-            # "@Megan Wilson can you review?": a chat mention, not a handle or an address
-            mention = before == "@" and (start < 2 or not text[start - 2].isalnum())
             code = (
-                (before in _CODE_BEFORE and not mention)
-                or after in _CODE_AFTER
-                or (before == "." and start >= 2 and text[start - 2].isalnum())
-                or (after == "." and after2.isalnum())
-                or (after == "-" and after2.isalnum())
-                or (before == "-" and start >= 2 and text[start - 2].isalnum())
-                or any(s <= start < e for s, e in code_regions)
-            )
+                (before in _CODE_BEFORE_ANY or after in _CODE_AFTER_ANY)
+                and _code_neighbours(text, start, end)
+            ) or (bool(code_regions) and _inside(code_regions, region_starts, start))
+            # the common cases, decided without `_is_title` and `_case_changes`
+            if word.isascii() and word.islower():
+                tokens.append(_Token(start, end, word, word, False, False, code))
+                continue
+            if word.isascii() and word.isalpha() and word[0].isupper() and word[1:].islower():
+                tokens.append(_Token(start, end, word, word.lower(), True, False, code))  # "Anna"
+                continue
             letters = word.replace("-", "").replace("'", "").replace("\u2019", "")
             upper = len(letters) >= 2 and letters.isupper()
             title = not upper and _is_title(word)
@@ -494,7 +674,7 @@ class NameRecognizer:
         given names also the first hyphen part ("Jean-Luc"), for surnames every part."""
         low = token.lower.replace("\u2019", "'")
         forms = [low]
-        folded = gazetteers._fold(low)
+        folded = _fold(low)
         if folded != low:
             forms.append(folded)
         given = [*forms, *(f.split("-", 1)[0] for f in forms if "-" in f)]
@@ -502,19 +682,31 @@ class NameRecognizer:
         return tuple(given), tuple(sur)
 
     def _is_given(self, token: _Token, *, loose: bool = False) -> bool:
-        if token.lower in UI_WORDS:
+        low = token.lower
+        if low in UI_WORDS:
             return False
         names = self._all_given if loose else self._given
+        if low.isascii() and "-" not in low:
+            return low in names  # its only key
         return any(k in names for k in self._keys(token)[0])
 
     def _is_surname(self, token: _Token) -> bool:
-        if token.lower in UI_WORDS:
+        low = token.lower
+        if low in UI_WORDS:
             return False
+        if low.isascii() and "-" not in low:
+            return low in self._surnames  # its only key
         return any(k in self._surnames for k in self._keys(token)[1])
+
+    @staticmethod
+    def _is_english(token: _Token) -> bool:
+        if token.english is None:
+            token.english = gazetteers.is_english_word(token.lower)
+        return token.english
 
     def _plain_english(self, token: _Token) -> bool:
         low = token.lower
-        return low in self._stop or low in UI_WORDS or gazetteers.is_english_word(low)
+        return low in self._stop or low in UI_WORDS or self._is_english(token)
 
     def _unknown_word(self, token: _Token) -> bool:
         """No English, stop, UI or place word, letters only (3+), with a vowel: in lower
@@ -523,7 +715,7 @@ class NameRecognizer:
         return (
             len(low) >= 3
             and low.isalpha()
-            and any(c in _VOWELS for c in gazetteers._fold(low))
+            and any(c in _VOWELS for c in _fold(low))
             and not self._plain_english(token)
             and low not in _PARTICLES
             and low not in _FUNCTION_WORDS
@@ -560,7 +752,7 @@ class NameRecognizer:
             )
         if self._is_given(token):
             return True
-        if gazetteers.is_english_word(low):
+        if self._is_english(token):
             return low in self._common_surnames or (distinctive and self._is_surname(token))
         return True
 
@@ -571,7 +763,7 @@ class NameRecognizer:
         last = i
         j = i + 1
         count = 1
-        distinctive = not gazetteers.is_english_word(tokens[i].lower)
+        distinctive = not self._is_english(tokens[i])
         lower_start = tokens[i].text.islower()
         while j < len(tokens) and count < 5:
             gap = text[tokens[j - 1].end : tokens[j].start]
@@ -791,36 +983,44 @@ class NameRecognizer:
     # -- rules ---------------------------------------------------------------------------------
 
     def find(self, text: str) -> list[Finding]:
+        return self.find_with_words(text)[0]
+
+    def find_with_words(self, text: str) -> tuple[list[Finding], NameWords]:
+        """The names in `text`, and their words: another stretch of the same text looks
+        for their mentions (`mentions`), as this one did."""
         if not text:
-            return []
+            return [], NameWords()
         tokens = self._tokens(text)
         if not tokens:
-            return []
+            return [], NameWords()
         index = {t.start: k for k, t in enumerate(tokens)}
         found: list[Finding] = []
         opts = self.options
+        cues = _word_cue_matches(text) if opts.titles or opts.context else {}
+        # The patterns that start with `(?m)^` are only tried at line starts.
+        lines = _line_starts(text) if opts.context else []
 
-        def cue(pattern: regex.Pattern[str], strength: str) -> None:
-            for m in pattern.finditer(text):
+        def cue(matches: Iterable[regex.Match[str]], strength: str) -> None:
+            for m in matches:
                 f = self._after_cue(text, tokens, index, m.end(), strength=strength)
                 if f is not None:
                     found.append(f)
 
         if opts.titles:
-            cue(_TITLE_CUE, "title")
+            cue(cues[_TITLE_CUE], "title")
         if opts.context:
-            cue(_GREETING_STRONG, "strong")
-            cue(_INTRO_STRONG, "strong")
-            cue(_FIELD_STRONG, "strong")
-            cue(_SIGN_OFF, "strong")
-            cue(_HEADING, "field")
-            cue(_GREETING_WEAK, "greet")
-            cue(_SIGN_OFF_INLINE, "greet")
-            cue(_INTRO_WEAK, "intro")
-            cue(_FIELD_WEAK, "field")
-            cue(_TRANSFER, "field")
-            cue(_CALL_BACK, "weak")
-            for m in _LIST_FIELD.finditer(text):
+            cue(cues[_GREETING_STRONG], "strong")
+            cue(cues[_INTRO_STRONG], "strong")
+            cue(cues[_FIELD_STRONG], "strong")
+            cue(_finditer_at(_SIGN_OFF, text, lines), "strong")
+            cue(_finditer_at(_HEADING, text, lines), "field")
+            cue(cues[_GREETING_WEAK], "greet")
+            cue(cues[_SIGN_OFF_INLINE], "greet")
+            cue(cues[_INTRO_WEAK], "intro")
+            cue(cues[_FIELD_WEAK], "field")
+            cue(cues[_TRANSFER], "field")
+            cue(cues[_CALL_BACK], "weak")
+            for m in cues[_LIST_FIELD]:
                 line_end = text.find("\n", m.end())
                 line_end = len(text) if line_end < 0 else line_end
                 starts = [m.end()] + [x.end() for x in _LIST_SEP.finditer(text, m.end(), line_end)]
@@ -829,7 +1029,7 @@ class NameRecognizer:
                     if f is not None:
                         found.append(f)
             for pattern in (_SPEAKER, _PAREN_SPEAKER):
-                for m in pattern.finditer(text):
+                for m in _finditer_at(pattern, text, lines):
                     if pattern is _PAREN_SPEAKER and tokens[index.get(m.end(), 0)].upper:
                         continue  # "Bank account (IBAN):" is a label
                     f = self._after_cue(text, tokens, index, m.end(), strength="weak")
@@ -856,26 +1056,34 @@ class NameRecognizer:
                         found.append(f)
             found.extend(self._display_names(text, tokens, index))
             found.extend(self._tables(text, tokens, index))
-            found.extend(self._keyed(text, tokens, index))
+            found.extend(self._keyed(text, tokens, index, cues[_KEYED_VALUE], lines))
             found.extend(self._email_evidence(text, tokens))
-            found.extend(self._verbs(text, tokens, index))
+            found.extend(self._verbs(text, tokens, index, cues))
             found.extend(self._contact_runs(text, tokens))
-            found.extend(self._signature_lines(text, tokens, index))
+            found.extend(self._signature_lines(text, tokens, index, lines))
             found.extend(self._foreign_runs(text, tokens))
             found.extend(self._short_forms(text, tokens))
             found.extend(self._coordinated(text, tokens, index, found))
         if opts.lists:
             found.extend(self._pairs(text, tokens))
         found = [f for f in found if f.end > f.start]
-        if found:
-            found.extend(self._repeats(text, tokens, found))
-        return merge_findings(found)
+        words = self._words(tokens, found) if found else NameWords()
+        if words:
+            found.extend(self._repeats(text, tokens, index, words))
+        return merge_findings(found), words
 
-    def _repeats(self, text: str, tokens: list[_Token], found: list[Finding]) -> Iterable[Finding]:
-        """Other mentions of a name already found in this text ("Attendees: Edhitha Jhaveri"
-        ... "Edhitha: yes" ... "Alison owns the notes, Edhitha the call"). Only words that
-        cannot be ordinary words: not English, not a stop/UI word, 3+ letters; a given name
-        that is also a word ("Iris", "Grace") only mid-sentence or as a speaker."""
+    def mentions(self, text: str, words: NameWords) -> list[Finding]:
+        """Mentions in `text` of the name words another stretch of it found."""
+        tokens = self._tokens(text) if text and words else []
+        if not tokens:
+            return []
+        index = {t.start: k for k, t in enumerate(tokens)}
+        return merge_findings(list(self._repeats(text, tokens, index, words)))
+
+    def _words(self, tokens: list[_Token], found: list[Finding]) -> NameWords:
+        """The words of the names found that a bare mention may be matched on. Only words
+        that cannot be ordinary words: not English, not a stop/UI word, 3+ letters; a given
+        name that is also a word ("Iris", "Grace") goes to `wordy`."""
         names: set[str] = set()
         wordy: set[str] = set()
         spans = sorted((f.start, f.end) for f in found)
@@ -888,14 +1096,20 @@ class NameRecognizer:
             low = tok.lower
             if len(low) < 3 or low in _PARTICLES or low in UI_WORDS or low in self._stop:
                 continue
-            if low in gazetteers.COMMON_WORDS or gazetteers.is_english_word(low):
+            if low in gazetteers.COMMON_WORDS or self._is_english(tok):
                 if tok.title and self._is_given(tok, loose=True):
                     wordy.add(low)
                 continue
             names.add(low)
-        if not names and not wordy:
-            return
-        k_of = {t.start: n for n, t in enumerate(tokens)}
+        return NameWords(frozenset(names), frozenset(wordy))
+
+    def _repeats(
+        self, text: str, tokens: list[_Token], index: dict[int, int], words: NameWords
+    ) -> Iterable[Finding]:
+        """Other mentions of a name found in this text ("Attendees: Edhitha Jhaveri" ...
+        "Edhitha: yes" ... "Alison owns the notes, Edhitha the call"); a given name that is
+        also a word only mid-sentence or as a speaker."""
+        names, wordy = words.names, words.wordy
         for tok in tokens:
             if tok.code or not (tok.title or tok.upper or tok.mixed):
                 continue
@@ -904,7 +1118,7 @@ class NameRecognizer:
                 or (tok.lower in wordy and tok.title and self._mid_or_speaker(text, tok))
             ):
                 continue
-            if self._in_address(text, tokens, k_of[tok.start]):
+            if self._in_address(text, tokens, index[tok.start]):
                 continue
             yield Finding(ENTITY, tok.start, tok.end, self.options.score)
 
@@ -978,7 +1192,7 @@ class NameRecognizer:
                 # An English word ("style", "lines") only as a very common surname, and
                 # a common word that is also a surname ("gay", "green") only in ALL CAPS.
                 and (
-                    not gazetteers.is_english_word(nxt.lower)
+                    not self._is_english(nxt)
                     or (
                         nxt.lower in self._common_surnames
                         and (tok.upper or nxt.lower not in gazetteers.COMMON_WORDS)
@@ -1007,7 +1221,9 @@ class NameRecognizer:
             start = m.start("name")
             # Trim leading words that are not part of the name ("From: John <...>" is
             # handled as the regex starts at the first letter after the label).
-            inner = [t for t in tokens if start <= t.start and t.end <= m.end("name")]
+            # tokens are disjoint and sorted, so their ends are sorted too
+            lo = bisect.bisect_left(tokens, start, key=_token_start)
+            inner = tokens[lo : bisect.bisect_right(tokens, m.end("name"), key=_token_end)]
             while inner and (inner[0].lower in UI_WORDS or inner[0].lower in self._stop):
                 inner = inner[1:]
             if not inner or "\n" in raw or len(inner) > 5:
@@ -1085,7 +1301,7 @@ class NameRecognizer:
         if (
             nxt is not None
             and (nxt.lower in _ORG_WORDS or (nxt.title and nxt.lower in _PLACE_AFTER))
-            and regex.fullmatch(r"[ \t]*,?[ \t]*", text[tokens[last].end : nxt.start])
+            and _COMMA_GAP.fullmatch(text[tokens[last].end : nxt.start])
         ):
             return False  # "Acme, Inc", "Nova Labs"
         if len(words) == 1:
@@ -1106,11 +1322,7 @@ class NameRecognizer:
                 and not any(t.lower in gazetteers.COMMON_WORDS for t in words)
             )
         known = [t for t in words if self._is_given(t, loose=True) or self._is_surname(t)]
-        if (
-            plain == words[:1]
-            and self._is_surname(words[-1])
-            and not gazetteers.is_english_word(words[-1].lower)
-        ):
+        if plain == words[:1] and self._is_surname(words[-1]) and not self._is_english(words[-1]):
             return True  # "Thales O'Connor": a word-like given name before a surname
         return bool(known) and all(
             t.lower in self._common_surnames or self._is_given(t, loose=True) for t in plain
@@ -1171,7 +1383,7 @@ class NameRecognizer:
             while r < len(lines):
                 rs, re_ = lines[r]
                 row = text[rs:re_]
-                if delim == "|" and row.strip() and regex.fullmatch(r"[\s|:\-+=]*", row):
+                if delim == "|" and row.strip() and _RULE_ROW.fullmatch(row):
                     r += 1
                     continue
                 if _delimiter(row) != delim:
@@ -1192,7 +1404,7 @@ class NameRecognizer:
                 continue
             stop = text.find(";", m.end())
             stop = len(text) if stop < 0 else stop
-            for tup in regex.finditer(r"\(([^()\n]*)\)", text[: stop + 1], pos=m.end()):
+            for tup in _SQL_TUPLE.finditer(text[: stop + 1], m.end()):
                 cells = _cells(text, tup.start(1), tup.end(1), ",")
                 for c in cols:
                     if c < len(cells):
@@ -1200,12 +1412,19 @@ class NameRecognizer:
                         if f is not None:
                             yield f
 
-    def _keyed(self, text: str, tokens: list[_Token], index: dict[int, int]) -> Iterable[Finding]:
+    def _keyed(
+        self,
+        text: str,
+        tokens: list[_Token],
+        index: dict[int, int],
+        keyed: list[regex.Match[str]],
+        lines: list[int],
+    ) -> Iterable[Finding]:
         """Values of keys and labels that name a person: `"assigned_to": "Mei Tan"`,
         `contactName=Mei Tan`, `<owner>Mei Tan</owner>`, "Account owner: Mei Tan",
-        `?user=Mei+Tan`."""
-        for pattern in (_KEYED_VALUE, _LINE_LABEL):
-            for m in pattern.finditer(text):
+        `?user=Mei+Tan`. `keyed`: the matches of `_KEYED_VALUE`; `lines`: line starts."""
+        for matches in (keyed, _finditer_at(_LINE_LABEL, text, lines)):
+            for m in matches:
                 if not person_field(m.group("key")):
                     continue
                 q = m.groupdict().get("q") or ""
@@ -1229,9 +1448,7 @@ class NameRecognizer:
             if not (person_field(key) or key in ("user", "u", "who", "by", "to", "from")):
                 continue
             parts = [p for p in _QUERY_SEP.split(q.group("value")) if p]
-            if not 2 <= len(parts) <= 4 or not all(
-                regex.fullmatch(r"\p{Lu}\p{Ll}+", p) for p in parts
-            ):
+            if not 2 <= len(parts) <= 4 or not all(_CAPITALISED.fullmatch(p) for p in parts):
                 continue
             lows = [p.lower() for p in parts]
             if any(w in UI_WORDS or w in self._stop or w in _ORG_WORDS for w in lows):
@@ -1248,8 +1465,8 @@ class NameRecognizer:
         exact: set[str] = set()
         loose: set[str] = set()
         for m in _EMAIL.finditer(text):
-            local = gazetteers._fold(m.group("local"))
-            for piece in regex.split(r"[^\p{L}]+", local):
+            local = _fold(m.group("local"))
+            for piece in _NON_LETTERS.split(local):
                 if len(piece) >= 3:
                     exact.add(piece)
                     if len(piece) >= 6:
@@ -1258,16 +1475,16 @@ class NameRecognizer:
         if not exact:
             return
         exact -= UI_WORDS
+        either = exact | loose
         n = len(tokens)
         k = 0
         while k < n:
             tok = tokens[k]
-            key = gazetteers._fold(tok.lower)
             if (
                 tok.code
                 or not (tok.title or tok.upper)
                 or len(tok.text) < 3
-                or not (key in exact or key in loose)
+                or _fold(tok.lower) not in either
                 or tok.lower in self._stop
                 or tok.lower in _ORG_WORDS
             ):
@@ -1286,7 +1503,7 @@ class NameRecognizer:
                     or _CONTRACTION.search(prev.lower) is not None
                     or (
                         self._plain_english(prev)
-                        and gazetteers._fold(prev.lower) not in exact
+                        and _fold(prev.lower) not in exact
                         and not self._is_given(prev, loose=True)
                     )
                 ):
@@ -1295,13 +1512,11 @@ class NameRecognizer:
             last = self._run(text, tokens, k)
             while last > k and (
                 self._plain_english(tokens[last])
-                and gazetteers._fold(tokens[last].lower) not in exact
+                and _fold(tokens[last].lower) not in exact
                 and not self._is_surname(tokens[last])
             ):
                 last -= 1
-            matched = sum(
-                1 for t in tokens[first : last + 1] if gazetteers._fold(t.lower) in exact | loose
-            )
+            matched = sum(1 for t in tokens[first : last + 1] if _fold(t.lower) in either)
             adjacent = _CONTACT_AFTER.match(text, tokens[last].end) is not None
             ok = self._name_words(
                 text, tokens, first, last, single=True, lax=matched >= 2 or adjacent
@@ -1312,12 +1527,18 @@ class NameRecognizer:
                 yield self._finding(tokens, first, last)
             k = last + 1
 
-    def _verbs(self, text: str, tokens: list[_Token], index: dict[int, int]) -> Iterable[Finding]:
+    def _verbs(
+        self,
+        text: str,
+        tokens: list[_Token],
+        index: dict[int, int],
+        cues: dict[regex.Pattern[str], list[regex.Match[str]]],
+    ) -> Iterable[Finding]:
         """Names next to verbs of people: "asked Tanvi", "thanks to Gaja Mikosz", "for Naksh
         Chana" (two words or more after a preposition), "Dan from the front desk said",
-        "Tanvi wrote"."""
+        "Tanvi wrote". `cues`: the matches of each word cue (`_word_cue_matches`)."""
         for pattern, single in ((_VERB_BEFORE, True), (_PREP_BEFORE, False)):
-            for m in pattern.finditer(text):
+            for m in cues[pattern]:
                 i = index.get(m.end())
                 if i is None or tokens[i].code:
                     continue
@@ -1432,12 +1653,13 @@ class NameRecognizer:
                     yield Finding(ENTITY, span[0], span[1], self.options.score)
 
     def _signature_lines(
-        self, text: str, tokens: list[_Token], index: dict[int, int]
+        self, text: str, tokens: list[_Token], index: dict[int, int], lines: list[int]
     ) -> Iterable[Finding]:
         """A line that holds only a name of two to four words, with an e-mail address or a
         phone number on one of the next three lines: a signature or contact block
-        ("Catarina Martins\nAccount Executive, Umbra Health\ncatarina.m@x.com")."""
-        for m in _NAME_LINE.finditer(text):
+        ("Catarina Martins\nAccount Executive, Umbra Health\ncatarina.m@x.com"). `lines`:
+        line starts."""
+        for m in _finditer_at(_NAME_LINE, text, lines):
             i = index.get(m.start("name"))
             if i is None:
                 continue
@@ -1591,7 +1813,7 @@ def _delimiter(line: str) -> str | None:
     if "\t" in line.strip():
         return "\t"
     for d in (",", ";"):
-        if line.count(d) >= 2 and not regex.search(r"[.!?][ \t]+\p{Lu}", line):
+        if line.count(d) >= 2 and not _SENTENCE_BREAK.search(line):
             return d
     return None
 

@@ -9,6 +9,7 @@ group-commit recorder. The raw subject id becomes a keyed HMAC token; it is neve
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Iterable
@@ -175,8 +176,11 @@ class Records:
         """
         flagged = 0
         body: dict[str, Any] = dict(retained.meta)
-        for name, text in retained.texts.items():
-            cleaned, found = await self._rescan(text, retained.policy)
+        # The texts' final scans run at once: each goes to its own detection worker.
+        scans = await asyncio.gather(
+            *(self._rescan(text, retained.policy) for text in retained.texts.values())
+        )
+        for name, (cleaned, found) in zip(retained.texts, scans, strict=True):
             flagged += found
             if "." in name:  # "attributes.route" -> body["attributes"]["route"]
                 group, key = name.split(".", 1)

@@ -19,6 +19,7 @@ from governance.policy import Policies, Policy, load_policies
 from sidecar import workers
 from sidecar.detection import PresidioDetector
 from sidecar.finding import Finding
+from sidecar.stretches import SPLIT_MIN_CHARS, stretches
 from sidecar.workers import DetectionWorkerError, ProcessDetector
 from tests.conftest import SHIPPED_POLICIES
 
@@ -95,6 +96,49 @@ def test_workers_are_not_dumpable(processes: ProcessDetector) -> None:
     from sidecar.hardening import is_dumpable
 
     assert [processes._pool.submit(is_dumpable).result(timeout=60) for _ in range(4)] == [False] * 4
+
+
+def _long_text() -> str:
+    """Over SPLIT_MIN_CHARS: a patient named by a field at the start, then prose with no
+    personal data, then a bare mention of the patient's given name and a date, far past
+    where the text is cut."""
+    filler = (
+        "The quarterly review covered the build pipeline, the cache hit ratio and the "
+        "rollout checklist for the next release of the service.\n"
+    ) * 20
+    head = "Patient: Oskar Wieczorek\nCard 4111 1111 1111 1111 on file.\n\n"
+    tail = "\n\nFollow-up: Oskar confirmed the plan; the visit moved to 14 March 2025.\n"
+    body = "\n\n".join([filler] * 12)
+    return head + body + tail
+
+
+def test_a_long_text_is_screened_in_stretches_with_the_same_findings(
+    processes: ProcessDetector, detector: PresidioDetector, shipped_policies: Policies
+) -> None:
+    policy = shipped_policies.default
+    text = _long_text()
+    cut = stretches(text, 2)
+    assert len(text) >= SPLIT_MIN_CHARS
+    assert len(cut) == 2
+    tail_start = text.index("Follow-up")
+    assert tail_start > cut[0].hi  # the first stretch never reads the mention or the date
+    split = processes.detect(text, policy)
+    assert split == detector.detect(text, policy)
+    found = {text[f.start : f.end] for f in split}
+    # The given name, found bare only because the first stretch found the full name;
+    # the date, kept only because the text holds other personal data.
+    assert {"Oskar Wieczorek", "Oskar", "14 March 2025"} <= found
+
+
+def test_a_stretch_without_personal_data_keeps_no_dates_of_its_own(
+    processes: ProcessDetector, detector: PresidioDetector, shipped_policies: Policies
+) -> None:
+    policy = shipped_policies.default
+    text = _long_text().replace("Patient: Oskar Wieczorek\nCard 4111 1111 1111 1111", "Notes")
+    text = text.replace("Follow-up: Oskar confirmed the plan; the visit moved to", "Release")
+    text = text.replace("14 March 2025.", "shipped on 14 March 2025.")
+    split = processes.detect(text, policy)
+    assert split == detector.detect(text, policy) == ()
 
 
 def test_a_killed_worker_fails_its_detections_closed_then_workers_restart(

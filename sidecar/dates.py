@@ -12,6 +12,7 @@ date is personal data is decided later (`rules.py`).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sidecar.gazetteers import word_set
 
@@ -46,13 +47,45 @@ _WITHOUT_YEAR = _MONTHS | _EN_ABBREVIATIONS
 # An apostrophe (straight or typographic) for a century: '84.
 _APOSTROPHE = "['\u2019]"
 
-_MONTH = r"(?P<month>" + "|".join(_ALL_MONTHS) + r")\.?(?![^\W\d_])"
-_WEEKDAY = (
-    r"(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs?)?|fri|sat(?:ur)?|sun)(?:day)?"
-    r"|montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag"
-    r"|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche"
-    r"|lunes|martes|miércoles|jueves|viernes|sábado|domingo)\.?,?[ \t\u00a0]+"
-)
+
+def _longest_first(words: list[str]) -> str:
+    """An alternation of `words` that tries, at any position, the words matching there
+    longest first (as "|".join of them sorted longest first does), factored by common
+    prefixes: the engine tests each letter once instead of once a word. Words that
+    match at the same position are prefixes of one another, and each optional
+    continuation is tried before the word ending there, so the longer match comes
+    first; two words never both match one letter (no two differ only in case)."""
+    trie: dict[str, dict[str, Any]] = {}
+    for word in words:
+        node = trie
+        for letter in word:
+            node = node.setdefault(letter, {})
+        node[""] = {}
+
+    def alternation(node: dict[str, Any]) -> str:
+        branches = [
+            re.escape(letter) + alternation(rest) for letter, rest in node.items() if letter
+        ]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return alternation(trie)
+
+
+_MONTH = r"(?P<month>" + _longest_first(_ALL_MONTHS) + r")\.?(?![^\W\d_])"
+# Weekdays, before a separator: two spellings never both match where a date starts (the
+# shorter is followed by a letter, not the separator), so any order of trying them
+# finds the same dates; factored by `_longest_first` for speed.
+# English: an abbreviation ("tues", "thurs", "satur" too), with "day" or without.
+_EN_WEEKDAYS = "mon tue tues wed wednes thu thur thurs fri sat satur sun"
+_WEEKDAYS = [short + day for short in _EN_WEEKDAYS.split() for day in ("", "day")] + [
+    "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag",
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+    "lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo",
+]  # fmt: skip
+_WEEKDAY = r"(?:" + _longest_first(_WEEKDAYS) + r")\.?,?[ \t\u00a0]+"
 _DAY = r"(?:0?[1-9]|[12]\d|3[01])"
 _DAY_WRITTEN = _DAY + r"(?:st|nd|rd|th|er|\.)?"
 _MONTH_NUMBER = r"(?:0?[1-9]|1[0-2])"
@@ -108,23 +141,22 @@ def find_dates(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-_DIGITS = re.compile(r"\d+")
 _REACH = 40  # a date's reach either side of a digit ("Wednesday, the 3rd of September")
+# Digit runs whose windows merge: on one line, at most 2 * _REACH characters apart.
+_DIGIT_CLUSTER = re.compile(rf"\d+(?:[^\d\n]{{0,{2 * _REACH}}}\d+)*")
 
 
 def _windows(text: str) -> list[tuple[int, int, int]]:
     """Merged (start, end, end of line) windows of _REACH around digit runs, per line."""
     windows: list[tuple[int, int, int]] = []
-    for digits in _DIGITS.finditer(text):
-        line_start = text.rfind("\n", 0, digits.start()) + 1
-        line_end = text.find("\n", digits.end())
-        line_end = len(text) if line_end < 0 else line_end
-        lo = max(line_start, digits.start() - _REACH)
-        hi = min(line_end, digits.end() + _REACH)
-        if windows and lo <= windows[-1][1] and windows[-1][2] == line_end:
-            windows[-1] = (windows[-1][0], hi, line_end)
-        else:
-            windows.append((lo, hi, line_end))
+    line_start = line_end = -1
+    for digits in _DIGIT_CLUSTER.finditer(text):
+        start, end = digits.span()
+        if start > line_end:  # on a later line than the last cluster
+            line_start = text.rfind("\n", 0, start) + 1
+            line_end = text.find("\n", end)
+            line_end = len(text) if line_end < 0 else line_end
+        windows.append((max(line_start, start - _REACH), min(line_end, end + _REACH), line_end))
     return windows
 
 

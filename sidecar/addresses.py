@@ -26,6 +26,8 @@ Rules:
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import regex
@@ -410,6 +412,118 @@ def _alternation(words: tuple[str, ...] | frozenset[str]) -> str:
     return "|".join(regex.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
+def _trie(words: Iterable[str], *, backwards: bool = False) -> str:
+    """A regex matching exactly `words`, as a trie (`st(?:reet|...)?`): the regex module
+    tries a plain alternation word by word, slow at every position of a text. With
+    `backwards`, grouped by word end (for a lookbehind, matched right to left)."""
+
+    def emit(group: set[str]) -> str:  # the words, read from the end if backwards
+        branches = []
+        for head in sorted({word[0] for word in group if word}):
+            rest = emit({word[1:] for word in group if word and word[0] == head})
+            branches.append(rest + re.escape(head) if backwards else re.escape(head) + rest)
+        if not branches:
+            return ""
+        if "" in group:
+            return "(?:" + "|".join(branches) + ")?"
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return emit({word[::-1] if backwards else word for word in words})
+
+
+_FAST_WORDS: set[str] = set()  # the words of the `re` anchors (see _lowered)
+
+
+def _lower_trie(words: Iterable[str]) -> str:
+    """_trie() for a `re` pattern run on _lowered() text (the words in lower case)."""
+    words = tuple(words)
+    if any(word != word.lower() for word in words):
+        raise ValueError("anchor words must be lower case")
+    _FAST_WORDS.update(words)
+    return _trie(words)
+
+
+_ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
+# For a `re` anchor: any character the regex module's \d may match (any script's digits).
+_ANY_DIGIT = r"[0-9\x80-\U0010ffff]"
+
+
+def _lowered(text: str) -> str | None:
+    """`text` lower-cased for the `re` anchors (re scans faster than the regex module),
+    or None where that could miss a match. Offsets must stay, and every character the
+    regex module matches case-insensitively with a character of the anchor words must
+    lower-case to that character: not so for a long s or dotted capital I, and the regex
+    module is asked, as its Unicode data may be newer than Python's. A character that
+    lower-cases into ASCII (Kelvin sign) must be a case of that letter, so that each of
+    [a-z0-9_] in the copy is a letter, digit or `_` in the text (word boundaries hold)."""
+    lowered = text.lower()
+    if text.isascii():
+        return lowered
+    if len(lowered) != len(text):
+        return None
+    for char in set(_ASCII_RUNS.sub("", text)):
+        low = char.lower()
+        if low.isascii() and not regex.fullmatch(f"(?i){re.escape(low)}", char):
+            return None
+        if _FAST_CASES.fullmatch(char) and any(
+            letter != low and pattern.fullmatch(char) for letter, pattern in _FAST_LETTERS
+        ):
+            return None
+    return lowered
+
+
+def _lines_with(
+    anchor: regex.Pattern[str] | re.Pattern[str], text: str
+) -> Iterator[tuple[int, int]]:
+    """The stretches of whole lines of `text` (adjacent lines merged) that hold a match of
+    `anchor`, which never spans a line break."""
+    size = len(text)
+    position = 0
+    pending: tuple[int, int] | None = None
+    while position < size:
+        hit = anchor.search(text, position)
+        if hit is None:
+            break
+        start = text.rfind("\n", 0, hit.start()) + 1
+        end = text.find("\n", hit.end())
+        if end < 0:
+            end = size
+        if pending is not None and start > pending[1] + 1:
+            yield pending
+            pending = None
+        pending = (start if pending is None else pending[0], end)
+        position = end + 1
+    if pending is not None:
+        yield pending
+
+
+def _finditer(
+    pattern: regex.Pattern[str],
+    anchor: regex.Pattern[str] | None,
+    text: str,
+    *,
+    overlapped: bool = False,
+    fast: re.Pattern[str] | None = None,
+    lowered: str | None = None,
+) -> Iterator[regex.Match[str]]:
+    """`pattern.finditer(text)` for a pattern that never matches (nor looks ahead) across
+    a line break, and in every match of which `anchor` matches: run on the lines where
+    `anchor` does. A window ending at a line break or the text end changes no match (the
+    lookarounds see the same characters); lookbehinds see before its start.
+
+    `fast`, a `re` pattern for _lowered() text that matches wherever `anchor` does, is
+    used instead when `lowered` is given; without `anchor`, or either, on the whole text.
+    """
+    if fast is not None and lowered is not None:
+        windows = _lines_with(fast, lowered)
+    elif anchor is not None:
+        windows = _lines_with(anchor, text)
+    else:
+        windows = iter([(0, len(text))])
+    for start, end in windows:
+        yield from pattern.finditer(text, start, end, overlapped=overlapped)
+
+
 _CAP = r"\p{Lu}[\p{L}\p{M}'\u2019.\-]*"  # capitalised word (hyphen/apostrophe/dot allowed)
 _ANYW = r"\p{L}[\p{L}\p{M}'\u2019.\-]*"  # any-case word
 _SWORD = (
@@ -489,10 +603,93 @@ _ES_IT_CAPPED = word_set(
     acceso bajada senda alameda estrada ladeira
     """
 )
+
+# Anchors: what every match of a street pattern above holds, cheap to look for; the
+# pattern runs only on the lines holding one (see _finditer). The type word after a
+# space ("12 Baker Street"), the suffix before a house number ("Hauptstraße 5"), the
+# house number before a French type ("5 bis, avenue"), the postcode after a French bare
+# street, the type before a Spanish or Italian street name (a space or its last `/.º`).
+# The `re` versions (faster than the regex module's) look for type words in lower-cased
+# text; a character there that is not [a-z0-9_] is no letter, digit or `_` in the text.
+_EN_ANCHOR = regex.compile(rf"[ \t]{_trie(_EN_ALL_TYPES)}\.?{_E}", regex.IGNORECASE)
+_EN_FAST = re.compile(rf"[ \t]{_lower_trie(_EN_ALL_TYPES)}\.?(?![a-z0-9_])")
+_DE_NL_ANCHOR = regex.compile(rf"[ \t]+\d(?<=(?i:{_trie(DE_NL_SUFFIXES, backwards=True)})[ \t]+\d)")
+_DE_NL_FAST = re.compile(rf"{_lower_trie(DE_NL_SUFFIXES)}[ \t]+{_ANY_DIGIT}")
+_FR_ANCHOR = regex.compile(
+    rf"\d(?=(?:[ \t]?(?:bis|ter|quater|[A-Da-d]))?,?[ \t]+{_trie(FR_TYPES)}{_E}[ \t])",
+    regex.IGNORECASE,
+)
+_FR_FAST = re.compile(rf"[ \t]{_lower_trie(FR_TYPES)}(?![a-z0-9_])[ \t]")
+_FR_BARE_ANCHOR = regex.compile(r",[ \t]*\d{5}[ \t]+\p{Lu}")
+_ES_IT_ANCHOR = regex.compile(
+    rf"[ \t/.º](?<={_trie(ES_IT_TYPES, backwards=True)}[ \t]*)", regex.IGNORECASE
+)
+_ES_IT_FAST = re.compile(rf"(?<![a-z0-9_]){_lower_trie(ES_IT_TYPES)}[ \t]*(?<=[ \t/.º])")
+# The words ADDRESS_CONTEXT, CITY_CUES and the cues before a gazetteer city start with,
+# and what makes a context or cue span a line break ("ship\nto", "grew\nup": these
+# patterns then run on the whole text).
+_CONTEXT_FAST = re.compile(
+    r"(?<![a-z0-9_])"
+    + _lower_trie(
+        word_set(
+            """address addr lives live living lived resides residing residence resident home
+        ship deliver send mail billing shipping born hometown moved relocat domicile
+        anschrift adresse wohnhaft dirección direccion domicilio indirizzo woonadres adres
+        postal zip postcode plz"""
+        )
+    )
+)
+_CONTEXT_ACROSS = re.compile(rf"{_lower_trie(('ship', 'deliver', 'send'))}[a-z]*[^a-z0-9\n]*\n")
+_CITY_CUE_FAST = re.compile(
+    r"(?<![a-z0-9_])"
+    + _lower_trie(
+        word_set(
+            """lives live living lived resides reside residing resident moved moving relocated
+        relocating relocation born grew raised hometown situated studied studying"""
+        )
+    )
+)
+_CITY_CUE_ACROSS = re.compile(rf"{_lower_trie(('grew',))}[^a-z0-9\n]*\n")
+_FROM_CUE_FAST = re.compile(
+    rf"(?<![a-z0-9_]){_lower_trie(('from', 'based', 'located', 'native', 'visiting', 'near'))}"
+    r"[ \t]"
+)
 _LABEL_VALUE_OK = regex.compile(r"[\p{L}\p{M}\p{N} .'\u2019\-/º°ª#]+")
 _LABEL_TYPE_FIRST = regex.compile(
     rf"(?i:{_alternation(FR_TYPES + ES_IT_TYPES)})[ \t]+(?:(?:{_JOIN})[ \t]+)?\p{{Lu}}"
 )
+
+_PLACE_OF_BIRTH = regex.compile(r"place\s+of\s+birth", regex.IGNORECASE)
+_PLACE_OF_BIRTH_ACROSS = re.compile(
+    rf"{_lower_trie(('place',))}[^a-z0-9\n]*(?:{_lower_trie(('of',))}[^a-z0-9\n]*)?\n"
+)
+# The `:` or `=` after a street or city label (its last word).
+_STREET_LABEL_FAST = re.compile(
+    _lower_trie(
+        word_set(
+            """address addr 1 street anschrift adresse straße strasse dirección direccion
+            domicilio indirizzo woonadres adres"""
+        )
+    )
+    + r"[\"']?[ \t]*[:=]"
+)
+_CITY_LABEL_FAST = re.compile(
+    _lower_trie(
+        word_set(
+            """city town ort wohnort stadt ville ciudad localidad città citta comune stad
+            plaats woonplaats birth birthplace hometown municipality locality"""
+        )
+    )
+    + r"[\"']?[ \t]*[:=]"
+)
+
+# Characters of the anchor words, each with what the regex module matches with it (see
+# _lowered; after the last _lower_trie()).
+_FAST_LETTERS = [
+    (char, regex.compile(f"(?i){re.escape(char)}"))
+    for char in sorted({char for word in _FAST_WORDS for char in word})
+]
+_FAST_CASES = regex.compile("(?i)[" + "".join(re.escape(char) for char, _ in _FAST_LETTERS) + "]")
 
 _TABLE_RULE = regex.compile(r"[ \t|:+\-=]*")
 _TABLE_CITY = regex.compile(
@@ -633,6 +830,21 @@ class AddressRecognizer:
             regex.IGNORECASE | regex.MULTILINE,
         )
         self._word = regex.compile(r"(?<![\p{L}\p{M}\p{N}_])\p{L}[\p{L}\p{M}'\u2019\-]*")
+        # Anchors (see _finditer): the space between a postcode and its city, the end of
+        # a UK or Canadian postcode, a ZIP code after a state, a Canadian postcode after
+        # a province, the `:` or `=` after a label.
+        self._pc_city_anchor = (
+            regex.compile(rf"[ \t]+(?={_CITY_CAP})(?<=(?:{eu})[ \t]+)") if eu else None
+        )
+        self._uk_ca_anchor = regex.compile(rf"\d[A-Z][A-Z0-9]{_E}")
+        self._us_anchor = regex.compile(r"[ \t]\d{5}(?<=\p{L}\.?,?[ \t]+\d{5})")
+        self._ca_prov_anchor = regex.compile(rf"[ \t][A-Z]\d(?<=(?:{CA_PROVINCES}),?[ \t]+[A-Z]\d)")
+        self._city_label_anchor = regex.compile(
+            rf"[:=](?<=(?:{CITY_LABELS})[\"']?[ \t]*[:=])", regex.IGNORECASE
+        )
+        self._street_label_anchor = regex.compile(
+            rf"[:=](?<=(?:{STREET_LABELS})[\"']?[ \t]*[:=])", regex.IGNORECASE
+        )
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -673,18 +885,21 @@ class AddressRecognizer:
             return []
         found: list[Finding] = []
         streets: list[tuple[int, int]] = []
+        folded = _lowered(text)
         if self.options.streets:
-            streets = self._streets(text)
+            streets = self._streets(text, folded)
             found.extend(self._f(s, e) for s, e in streets)
         if self.options.postcodes:
             found.extend(self._postcodes(text, streets))
         if self.options.cities:
-            found.extend(self._cities_found(text, streets))
+            found.extend(self._cities_found(text, streets, folded))
         return merge_findings(found)
 
-    def _streets(self, text: str) -> list[tuple[int, int]]:
+    def _streets(self, text: str, folded: str | None) -> list[tuple[int, int]]:
         out: list[tuple[int, int]] = []
-        for m in _EN_STREET.finditer(text, overlapped=True):
+        for m in _finditer(
+            _EN_STREET, _EN_ANCHOR, text, overlapped=True, fast=_EN_FAST, lowered=folded
+        ):
             name = m.group("name")
             typ = m.group("type").lower()
             words = name.split()
@@ -713,7 +928,7 @@ class AddressRecognizer:
             ):
                 continue
             out.append((m.start(), m.end()))
-        for m in _DE_NL_STREET.finditer(text):
+        for m in _finditer(_DE_NL_STREET, _DE_NL_ANCHOR, text, fast=_DE_NL_FAST, lowered=folded):
             name = m.group("name")
             first = name.split()[0]
             last = name.split()[-1]
@@ -724,7 +939,7 @@ class AddressRecognizer:
             if not (first[0].isupper() or name.islower()):
                 continue
             out.append((m.start(), m.end()))
-        for m in _FR_STREET.finditer(text):
+        for m in _finditer(_FR_STREET, _FR_ANCHOR, text, fast=_FR_FAST, lowered=folded):
             typ = m.group("type").lower()
             words = m.group("name").split()
             if not any(w[0].isupper() for w in words) and typ not in ("rue", "avenue", "boulevard"):
@@ -746,10 +961,10 @@ class AddressRecognizer:
                 break
             if end > m.start("name"):
                 out.append((m.start(), end))
-        for m in _FR_BARE_STREET.finditer(text):
+        for m in _finditer(_FR_BARE_STREET, _FR_BARE_ANCHOR, text):
             out.append((m.start(), m.end()))
-        out.extend(self._labelled_streets(text))
-        for m in _ES_IT_STREET.finditer(text):
+        out.extend(self._labelled_streets(text, folded))
+        for m in _finditer(_ES_IT_STREET, _ES_IT_ANCHOR, text, fast=_ES_IT_FAST, lowered=folded):
             typ = m.group("type")
             if typ.lower() in _ES_IT_CAPPED and not typ[0].isupper():
                 continue
@@ -795,13 +1010,19 @@ class AddressRecognizer:
                     break
         return out
 
-    def _labelled_streets(self, text: str) -> list[tuple[int, int]]:
+    def _labelled_streets(self, text: str, folded: str | None) -> list[tuple[int, int]]:
         """The value after a street/address label, up to the first comma, quote or line end:
         "Address: 1703 Justin Villages, ...", "street": "Elizadreef 85". It must look like a
         street line: a house number and a capitalised word, or a type word first ("rue
         Philippe"); no e-mail, URL or other punctuation."""
         out: list[tuple[int, int]] = []
-        for m in self._street_label.finditer(text):
+        for m in _finditer(
+            self._street_label,
+            self._street_label_anchor,
+            text,
+            fast=_STREET_LABEL_FAST,
+            lowered=folded,
+        ):
             value = m.group("val").rstrip(" .")
             if len(value) < 4 or not _LABEL_VALUE_OK.fullmatch(value):
                 continue
@@ -862,8 +1083,8 @@ class AddressRecognizer:
         out: list[Finding] = []
         for m in self._pc_label.finditer(text):
             out.append(self._f(m.start("pc"), m.end("pc")))
-        if self._pc_city is not None:
-            for m in self._pc_city.finditer(text):
+        if self._pc_city is not None and self._pc_city_anchor is not None:
+            for m in _finditer(self._pc_city, self._pc_city_anchor, text):
                 city = m.group("city")
                 near = self._near_street(streets, m.start(), text)
                 line_start = text.rfind("\n", 0, m.start()) + 1
@@ -887,7 +1108,7 @@ class AddressRecognizer:
                 if self.options.cities:
                     out.append(self._city_span(text, m.start("city"), m.group("city")))
         if self._us is not None:
-            for m in self._us.finditer(text):
+            for m in _finditer(self._us, self._us_anchor, text):
                 state = m.group("state")
                 if len(state) == 2 and state not in US_STATES:
                     continue
@@ -900,7 +1121,7 @@ class AddressRecognizer:
                 if city is not None and self.options.cities:
                     out.append(self._city_span(text, m.start("city"), city))
         if "CA" in self.options.postcodes:
-            for m in self._ca_prov.finditer(text):
+            for m in _finditer(self._ca_prov, self._ca_prov_anchor, text):
                 out.append(self._f(m.start("pc"), m.end("pc")))
                 if m.group("city") and self.options.cities:
                     out.append(self._city_span(text, m.start("city"), m.group("city")))
@@ -910,7 +1131,7 @@ class AddressRecognizer:
             if pm is not None:
                 out.append(self._f(pm.start("pc"), pm.end("pc")))
         if self._uk_ca is not None:
-            for m in self._uk_ca.finditer(text):
+            for m in _finditer(self._uk_ca, self._uk_ca_anchor, text):
                 s, e = m.span("pc")
                 compact = " " not in m.group("pc") and "\t" not in m.group("pc")
                 if compact and not self._near_street(streets, s, text):
@@ -946,7 +1167,9 @@ class AddressRecognizer:
             end = start + last + len(words[-1])
         return self._f(start, end)
 
-    def _cities_found(self, text: str, streets: list[tuple[int, int]]) -> list[Finding]:
+    def _cities_found(
+        self, text: str, streets: list[tuple[int, int]], folded: str | None
+    ) -> list[Finding]:
         out: list[Finding] = []
         # (a) the segment after a street line: "12 Baker Street, Leeds"
         for _s, e in streets:
@@ -960,7 +1183,11 @@ class AddressRecognizer:
                     continue
                 out.append(self._city_span(text, m.start("city"), city))
         # (b) cue + capitalised sequence ("lives in Springfield"), labels ("City: Leeds")
-        for m in self._city_cue.finditer(text):
+        if folded is not None and _CITY_CUE_ACROSS.search(folded) is not None:
+            cue_lowered = None  # "grew\nup in": on the whole text
+        else:
+            cue_lowered = folded
+        for m in _finditer(self._city_cue, None, text, fast=_CITY_CUE_FAST, lowered=cue_lowered):
             rest = text[m.end() : m.end() + 80]
             g = self._lookup_city(rest)
             if g is not None:
@@ -976,7 +1203,23 @@ class AddressRecognizer:
             ):
                 continue
             out.append(self._city_span(text, m.end(), cm.group()))
-        for m in self._city_label.finditer(text):
+        # "place of birth" is the one label that may span a line break (see _finditer).
+        if folded is not None:
+            across = _PLACE_OF_BIRTH_ACROSS.search(folded) is not None
+        else:
+            across = any("\n" in m.group() for m in _PLACE_OF_BIRTH.finditer(text))
+        labels = (
+            self._city_label.finditer(text)
+            if across
+            else _finditer(
+                self._city_label,
+                self._city_label_anchor,
+                text,
+                fast=_CITY_LABEL_FAST,
+                lowered=folded,
+            )
+        )
+        for m in labels:
             city = m.group("city")
             if city.split()[0].lower() in ("n/a", "na", "none", "null", "unknown", "tbd", "-"):
                 continue
@@ -984,12 +1227,14 @@ class AddressRecognizer:
                 continue
             out.append(self._city_span(text, m.start("city"), city))
         out.extend(self._table_cities(text))
-        for m in self._from_cue.finditer(text):
+        for m in _finditer(self._from_cue, None, text, fast=_FROM_CUE_FAST, lowered=folded):
             g = self._lookup_city(text[m.end() : m.end() + 80])
             if g is not None and text[m.end()].isupper():
                 out.append(self._f(m.end(), m.end() + g))
         # (c) gazetteer cities inside a personal-address context
-        for m in self._context.finditer(text):
+        if folded is not None and _CONTEXT_ACROSS.search(folded) is not None:
+            folded = None  # "ship\nto": on the whole text
+        for m in _finditer(self._context, None, text, fast=_CONTEXT_FAST, lowered=folded):
             window_end = min(len(text), m.end() + 120)
             para = text.find("\n\n", m.end())
             if para != -1:

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import html
 import itertools
 import json
@@ -118,11 +119,15 @@ def _apply(base: Normalized, edits: Sequence[_Edit]) -> Normalized:
     if not edits:
         return base
     text = base.text
+    # base's map: start of character i is base_starts[i], its end base_ends[i + shift].
+    base_starts: Sequence[int]
+    base_ends: Sequence[int]
     if base.identity:
-        base_starts: Sequence[int] = range(len(text))
-        base_ends: Sequence[int] = range(1, len(text) + 1)
+        # One int object per offset, shared by both maps (the end of i is offset i + 1).
+        base_starts = base_ends = list(range(len(text) + 1))
+        shift = 1
     else:
-        base_starts, base_ends = base.starts, base.ends
+        base_starts, base_ends, shift = base.starts, base.ends, 0
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -131,18 +136,18 @@ def _apply(base: Normalized, edits: Sequence[_Edit]) -> Normalized:
         if start > position:
             out.append(text[position:start])
             starts.extend(base_starts[position:start])
-            ends.extend(base_ends[position:start])
+            ends.extend(base_ends[position + shift : start + shift])
         out.append(replacement)
         if spans is None:
             starts.extend([base_starts[start]] * len(replacement))
-            ends.extend([base_ends[end - 1]] * len(replacement))
+            ends.extend([base_ends[end - 1 + shift]] * len(replacement))
         else:
             starts.extend(base_starts[s] for s, _ in spans)
-            ends.extend(base_ends[e - 1] for _, e in spans)
+            ends.extend(base_ends[e - 1 + shift] for _, e in spans)
         position = end
     out.append(text[position:])
-    starts.extend(base_starts[position:])
-    ends.extend(base_ends[position:])
+    starts.extend(base_starts[position : len(text)])
+    ends.extend(base_ends[position + shift : len(text) + shift])
     original = text if base.identity else None
     if original is None:
         return Normalized("".join(out), tuple(starts), tuple(ends))
@@ -202,7 +207,8 @@ def _html_entities(text: str) -> list[_Edit]:
     return edits
 
 
-_PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
+# The first %XX outside the repetition: a literal `%` the re module looks for fast.
+_PERCENT_RUN = re.compile(r"%[0-9A-Fa-f]{2}(?:%[0-9A-Fa-f]{2})*")
 
 
 def _utf8_length(lead: int) -> int:
@@ -300,7 +306,10 @@ def _query_plus(text: str) -> list[_Edit]:
 
 _B64_CHARS = r"\-A-Za-z0-9+/_"
 # 10+ characters and padding; 12+ in all is checked after ("key=c2VjcmV0..." is a segment).
-_B64_SEGMENT = re.compile(rf"(?<![{_B64_CHARS}])[{_B64_CHARS}]{{10,}}={{0,2}}(?![{_B64_CHARS}=])")
+# A match starts where a run of these characters does: where a match from there fails
+# (its end is the run's end, or shorter, and what follows), one from inside it fails too;
+# so no lookbehind for the run start, slow at every position.
+_B64_SEGMENT = re.compile(rf"[{_B64_CHARS}]{{10,}}={{0,2}}(?![{_B64_CHARS}=])")
 _HEX_OR_UUID = re.compile(r"[0-9A-Fa-f-]+")
 _DIGITS_ONLY = re.compile(r"[0-9 +().\-]*[0-9][0-9 +().\-]*")
 
@@ -550,9 +559,16 @@ _PART_HEADER = re.compile(
     r"(?:[(\[]\s*(?:part\s*)?(?P<k1>[1-9])\s*(?:/|of)\s*(?P<n1>[1-9])\s*[)\]]"
     r"|(?:part|pt\.?)\s*(?P<k2>[1-9])(?:\s*(?:/|of)\s*(?P<n2>[1-9]))?)\s*"
 )
-_PART_PRECHECK = re.compile(
-    r"(?i)[(\[]\s*(?:part\s*)?[1-9]\s*(?:/|of)\s*[1-9]\s*[)\]]|\bp(?:ar)?t\.?\s*[1-9]"
-)
+# "(1/2)" or "[part 2 of 3]"; "part 1", "pt. 2" (a word: the `p` is not after a letter,
+# digit or `_`, checked after it, which the re module looks for fast).
+_PART_BRACKETED = re.compile(r"(?i)[(\[]\s*(?:part\s*)?[1-9]\s*(?:/|of)\s*[1-9]\s*[)\]]")
+_PART_WORD = re.compile(r"(?i)p(?<!\wp)(?:ar)?t\.?\s*[1-9]")
+
+
+def _part_precheck(text: str) -> bool:
+    return _PART_BRACKETED.search(text) is not None or _PART_WORD.search(text) is not None
+
+
 _CELL_DELIMITERS = ("|", "\t", ";", ",")  # the first one in the header line
 _VALUE_CELL = re.compile(r"[A-Za-z0-9 +\-./()@_]+")
 _INNER_SEPARATOR = re.compile(r"[ \-./()]+")
@@ -634,7 +650,7 @@ def _join_table_parts(text: str) -> list[_Edit]:
     `IT93Z0200817...`: joined as written, its groups would mislead the patterns),
     unless the joined value is an e-mail address. Only when every part is a value (letters,
     digits, `+-./()@_` and spaces) and the whole has 6+ digits or an `@`."""
-    if not _PART_PRECHECK.search(text):
+    if not _part_precheck(text):
         return []
     lines = _line_spans(text)
     edits: list[_Edit] = []
@@ -644,7 +660,7 @@ def _join_table_parts(text: str) -> list[_Edit]:
         index += 1
         header = text[start:end]
         delimiter = next((d for d in _CELL_DELIMITERS if d in header), None)
-        if delimiter is None or not _PART_PRECHECK.search(header):
+        if delimiter is None or not _part_precheck(header):
             continue
         header_cells = _cells(text, start, end, delimiter)
         runs = _part_columns([text[a:b] for a, b in header_cells])
@@ -703,13 +719,14 @@ def _iban_valid_text(value: str) -> bool:
 
 # Characters a wrapped value has either side of the break.
 _WRAP_SIDE = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz@.")
+_BREAK_BEFORE_SIDE = re.compile(r"\n(?=[0-9A-Za-z@.])")  # a line break, one of those after
 
 
 def _wraps(text: str) -> Iterator[tuple[int, int, str]]:
     """Line breaks inside a token: (start, end, mark), text[start:end] being the break
     with a soft-break `=` or hyphen (the mark) and a space or tab before it."""
-    position = text.find("\n")
-    while position >= 0:
+    for found in _BREAK_BEFORE_SIDE.finditer(text):
+        position = found.start()
         start = position
         if start and text[start - 1] == "\r":
             start -= 1
@@ -719,14 +736,13 @@ def _wraps(text: str) -> Iterator[tuple[int, int, str]]:
         if start and text[start - 1] in "=-":
             start -= 1
             mark = text[start]
-        before = text[start - 1] if start else " "
-        after = text[position + 1] if position + 1 < len(text) else " "
-        if before in _WRAP_SIDE and after in _WRAP_SIDE:
+        if start and text[start - 1] in _WRAP_SIDE:
             yield start, position + 1, mark
-        position = text.find("\n", position + 1)
 
 
-_WRAP_STRETCH = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz +-")
+# Stretches of letters, digits, spaces, `+` and `-` either side of a break.
+_STRETCH = re.compile(r"[0-9A-Za-z +\-]*")
+_STRETCH_BEFORE = re.compile(r"[0-9A-Za-z +\-]*\Z")
 _MAX_STRETCH = 48
 
 
@@ -758,7 +774,7 @@ def _join_wrapped(text: str, minimum: int) -> list[_Edit]:
             if kept is not None:
                 edits.append((start + len(kept), end, "", None))
             continue
-        if not any(c.isdigit() for c in left + right) and not (
+        if not any(map(str.isdigit, left + right)) and not (
             left[-1:].isupper() and right[:1].isupper()
         ):
             continue
@@ -828,17 +844,13 @@ def _wrapped_email(left: str, right: str, marker: str) -> str | None:
 
 def _stretch_start(text: str, index: int) -> int:
     """Start of the stretch of letters, digits, spaces, `+` and `-` ending at index."""
-    start = index
-    while start > 0 and text[start - 1] in _WRAP_STRETCH and index - start < _MAX_STRETCH:
-        start -= 1
-    return start
+    found = _STRETCH_BEFORE.search(text, max(0, index - _MAX_STRETCH), index)
+    return found.start() if found is not None else index
 
 
 def _stretch_end(text: str, index: int) -> int:
-    end = index
-    while end < len(text) and text[end] in _WRAP_STRETCH and end - index < _MAX_STRETCH:
-        end += 1
-    return end
+    found = _STRETCH.match(text, index, index + _MAX_STRETCH)
+    return found.end() if found is not None else index
 
 
 def _wrapped_number(text: str, start: int, end: int, marker: str) -> bool:
@@ -959,8 +971,10 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
 # The written @ (anchors), the local part ending at it and the domain starting after it.
 _AT_PLAIN = re.compile(rf"{_AT_BRACKET}|{_AT_SPACED}|@")
 _AT_ANY = re.compile(rf"{_AT_BRACKET}|{_AT_WORD}|{_AT_SPACED}|@")
-_AT_PLAIN_AHEAD = re.compile(rf"(?=({_AT_PLAIN.pattern}))")
-_AT_ANY_AHEAD = re.compile(rf"(?=({_AT_ANY.pattern}))")
+# What every written @ holds after its leading spaces: a bracketed `at` or @, an @, a
+# spaced `at` word (see _written_ats).
+_AT_BRACKET_CORE = re.compile(rf"{_OPEN}{_H}*(?:(?i:at)|@){_H}*{_CLOSE}")
+_AT_WORD_CORE = re.compile(rf"(?<={_H})(?i:at)(?={_H})")
 # The local part is matched on the reversed text from the @ backwards: anchored, cheap.
 _DOT_REVERSED = (
     rf"(?:{_H}*{_CLOSE}{_H}*(?:(?i:tod)|\.){_H}*{_OPEN}{_H}*|{_H}+(?i:tod){_H}+|{_H}+\.{_H}+|\.)"
@@ -978,7 +992,9 @@ _COMMON_TLDS = frozenset(
 _LOCAL_REVERSED = re.compile(rf"{_LOCAL_PART}(?:{_DOT_REVERSED}{_LOCAL_PART})*(?![\w.%+\-@])")
 _DOMAIN = re.compile(rf"{_LABEL}(?:{_DOT}{_LABEL})+(?![\w\-@])")
 _BRACKET_AT = re.compile(rf"{_OPEN}{_H}*(?:(?i:at)|@){_H}*{_CLOSE}")
-_DOT_WORD_ANYWHERE = re.compile(rf"{_H}(?i:dot){_H}|{_OPEN}{_H}*(?:(?i:dot)|\.){_H}*{_CLOSE}")
+# A dot word, spaced ("d" found first, fast) or bracketed.
+_DOT_WORD_SPACED = re.compile(rf"(?i)d(?<={_H}d)ot{_H}")
+_DOT_WORD_BRACKETED = re.compile(rf"{_OPEN}{_H}*(?:(?i:dot)|\.){_H}*{_CLOSE}")
 _DOT_SEPARATOR = re.compile(rf"{_DOT_BRACKET}|{_DOT_WORD}|{_DOT_SPACED}")
 _QUERY_SEPARATORS = frozenset("=?&/")
 # What Presidio's e-mail pattern takes into a local part (matched backwards), and the
@@ -998,15 +1014,17 @@ def _join_email(text: str) -> list[_Edit]:
     (bare or bracketed) in the address, so "meet at home" stays prose."""
     if "@" not in text and "dot" not in text.lower() and not _BRACKET_AT.search(text):
         return []
-    dot_words = _DOT_WORD_ANYWHERE.search(text) is not None
+    dot_words = (
+        _DOT_WORD_SPACED.search(text) is not None or _DOT_WORD_BRACKETED.search(text) is not None
+    )
     edits: list[_Edit] = []
     done = 0
     reversed_text = text[::-1]
     size = len(text)
     # Overlapping candidates: in "a dot at at b dot com" the second ` at ` is the @.
-    for found in (_AT_ANY_AHEAD if dot_words else _AT_PLAIN_AHEAD).finditer(text):
-        at_start, at_end = found.span(1)
-        written = found.group(1)
+    for found in _written_ats(text, dot_words):
+        at_start, at_end = found.span()
+        written = found.group()
         if at_start < done:
             continue
         domain = _DOMAIN.match(text, at_end)
@@ -1049,6 +1067,30 @@ def _join_email(text: str) -> list[_Edit]:
     return edits
 
 
+def _written_ats(text: str, words: bool) -> Iterator[re.Match[str]]:
+    """The match of _AT_ANY (with `words`) or _AT_PLAIN at every position of `text` where
+    there is one, in order (they overlap). A match is spaces and then one of the cores
+    above, so only the positions in the spaces before a core are tried."""
+    cores = [found.start() for found in _AT_BRACKET_CORE.finditer(text)]
+    position = text.find("@")
+    while position >= 0:
+        cores.append(position)
+        position = text.find("@", position + 1)
+    if words:
+        cores.extend(found.start() for found in _AT_WORD_CORE.finditer(text))
+    starts: set[int] = set()
+    for core in cores:
+        start = core
+        while start and text[start - 1] in " \t":
+            start -= 1
+        starts.update(range(start, core + 1))
+    pattern = _AT_ANY if words else _AT_PLAIN
+    for start in sorted(starts):
+        found = pattern.match(text, start)
+        if found is not None:
+            yield found
+
+
 # --- spelled digits -------------------------------------------------------------------
 
 _DIGIT_WORDS = {
@@ -1071,7 +1113,8 @@ _SPELLED_SEPARATOR = rf"(?:{_H}*[,;/-]{_H}*|{_H}+(?:and{_H}+)?)"
 # A leading "plus" is the + of an international phone number.
 _SPELLED_RUN_BODY = rf"(?:\bplus{_H}+)?\b{_SPELLED}(?:{_SPELLED_SEPARATOR}{_SPELLED}\b){{2,}}"
 # On lower-cased text, with a first-letter check before the word boundary (3x faster).
-_SPELLED_RUN = re.compile(rf"(?=[zotfsendp])(?:{_SPELLED_RUN_BODY})")
+# (Not after a letter, digit or `_` either: the body starts at a word boundary.)
+_SPELLED_RUN = re.compile(rf"(?=[zotfsendp])(?<!\w)(?:{_SPELLED_RUN_BODY})")
 _SPELLED_RUN_ANY_CASE = re.compile(rf"(?i){_SPELLED_RUN_BODY}")
 _SPELLED_TOKEN = re.compile(rf"(?i)\b(?:(plus)|(?:(double|triple)[ \t-]+)?({_DIGIT_WORD}))\b")
 _PRECHECK_WORDS = (
@@ -1132,6 +1175,7 @@ _MAX_JOINED = 19
 _IRREGULAR_MIN = 13  # irregular spacing alone: card-length runs (phones vary by country)
 
 
+@functools.cache  # few distinct separators (at most 3 characters of a few kinds)
 def _separator_kind(separator: str) -> str:
     if "\n" in separator:
         return "newline"
@@ -1258,17 +1302,18 @@ def _join_split_digits(text: str, minimum: int) -> list[_Edit]:
         return []
     edits: list[_Edit] = []
     for match in _DIGIT_RUN.finditer(text):
-        count = len(_NOT_DIGITS.sub("", match.group()))
-        if not minimum <= count <= _MAX_JOINED:
+        run = match.group()
+        groups = _NOT_DIGITS.split(run)  # the run starts and ends with a digit
+        if not minimum <= sum(map(len, groups)) <= _MAX_JOINED:
             continue
-        groups = [(g.start(), g.group()) for g in _DIGIT_GROUP.finditer(match.group())]
+        kinds = list(map(_separator_kind, _DIGIT_GROUP.split(run)[1:-1]))
+        if not _deliberate(text, match.start(), match.end(), groups, kinds):
+            continue
         base = match.start()
-        kinds = [
-            _separator_kind(match.group()[a + len(g) : b])
-            for (a, g), (b, _) in itertools.pairwise(groups)
+        spans = [
+            (base + g.start() + i, base + g.start() + i + 1)
+            for g in _DIGIT_GROUP.finditer(run)
+            for i in range(len(g.group()))
         ]
-        if not _deliberate(text, match.start(), match.end(), [g for _, g in groups], kinds):
-            continue
-        spans = [(base + a + i, base + a + i + 1) for a, g in groups for i in range(len(g))]
-        edits.append((match.start(), match.end(), "".join(g for _, g in groups), spans))
+        edits.append((match.start(), match.end(), "".join(groups), spans))
     return edits

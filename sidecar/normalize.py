@@ -10,6 +10,7 @@ exactly the original characters, including any invisible ones inside the value.
 from __future__ import annotations
 
 import operator
+import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,13 +87,60 @@ class Normalized:
         return f"<Normalized: {len(self.text)} chars>"
 
 
+def _plain(char: str) -> bool:
+    """Whether `char` normalises to itself on its own and neither joins the character
+    before it (a combining mark) nor is dropped: it is its own one-character cluster."""
+    return (
+        not unicodedata.combining(char)
+        and not _dropped(char)
+        and unicodedata.is_normalized("NFKC", char)
+    )
+
+
+_ASCII = re.compile(r"[\x00-\x7f]+")
+
+
 def normalize(text: str) -> Normalized:
     """Normalise `text` for detection, keeping the offset map."""
     if text.isascii():  # ASCII is already NFKC and has no format characters
         return Normalized(text)
+    # Only stretches of characters that are not plain (see _plain) change, each together
+    # with the plain character before it (its cluster's base, if it is a mark); the rest
+    # is copied with a one-to-one map. ASCII characters are all plain.
+    special = [c for c in set(_ASCII.sub("", text)) if not _plain(c)]
+    if not special:
+        return Normalized(text)
+    runs = re.compile("[" + "".join(map(re.escape, special)) + "]+")
+    offsets = list(range(len(text) + 1))  # int objects shared by both maps
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
+    position = 0
+    for run in runs.finditer(text):
+        start, end = run.span()
+        if start:
+            start -= 1  # the plain character before: a cluster starts there
+        if start > position:
+            out.append(text[position:start])
+            starts.extend(offsets[position:start])
+            ends.extend(offsets[position + 1 : start + 1])
+        _normalize_stretch(text, start, end, out, starts, ends)
+        position = end
+    if position < len(text):
+        out.append(text[position:])
+        starts.extend(offsets[position : len(text)])
+        ends.extend(offsets[position + 1 :])
+    normalized = "".join(out)
+    if normalized == text:
+        return Normalized(text)
+    return Normalized(normalized, tuple(starts), tuple(ends))
+
+
+def _normalize_stretch(
+    text: str, begin: int, stop: int, out: list[str], starts: list[int], ends: list[int]
+) -> None:
+    """Normalise text[begin:stop], which starts a cluster and is followed by a plain
+    character (or the end), appending to the copy and its offset map."""
     cluster: list[str] = []
     cluster_start = 0
     cluster_end = 0
@@ -111,7 +159,8 @@ def normalize(text: str) -> Normalized:
         ends.extend([cluster_end] * len(folded))
         cluster.clear()
 
-    for index, char in enumerate(text):
+    for index in range(begin, stop):
+        char = text[index]
         if _dropped(char):
             continue
         # A base character and its combining marks normalise together (é = e + U+0301).
@@ -123,7 +172,3 @@ def normalize(text: str) -> Normalized:
         cluster.append(char)
         cluster_start, cluster_end = index, index + 1
     flush()
-    normalized = "".join(out)
-    if normalized == text:
-        return Normalized(text)
-    return Normalized(normalized, tuple(starts), tuple(ends))

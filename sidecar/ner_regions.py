@@ -95,5 +95,7 @@ def ner_regions(text: str, covered: Sequence[tuple[int, int]] = ()) -> list[tupl
     return regions
 
 
-# The model reads a few words either side of a token; this many characters is ample.
-_REACH = 60
+# The model reads a few words either side of a token (its encoder sees four tokens each
+# way); this many characters covers them. 30 leaks nothing more on the labelled corpus
+# than 60 did (`make eval`), with 14% less text through the model; 20 leaked more.
+_REACH = 30

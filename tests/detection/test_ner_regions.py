@@ -24,6 +24,12 @@ def _read(text: str, covered: list[tuple[int, int]] | None = None) -> str:
         "The release adds retries. It also fixes the timeout.",
         "ok thanks, will do tomorrow",
         "| id | amount | status |\n| 17 | 12.50 | paid |",
+        # Contractions, joined ordinary words, month and day names, short acronyms,
+        # a speaker label after a log line's bracketed time.
+        "so then I'm sure it's fine, a follow-up on Monday in July",
+        "It's fine. Follow-up later. Can't say.",
+        "wire the EUR amount in USD with the SSN and DOB checked",
+        "[10:02] Agent: the refund is on its way",
     ],
 )
 def test_lines_without_a_possible_name_are_not_read(text: str) -> None:
@@ -37,6 +43,11 @@ def test_lines_without_a_possible_name_are_not_read(text: str) -> None:
         ("Please ask Mark about the refund.", "Mark"),  # a word, inside a sentence
         ("Transfer from OMKAAR RAMASWAMY", "OMKAAR"),  # ALL CAPS, no word
         ("thanks to priya for the help", "priya"),  # a lower-case given name
+        ("wire it to KIM now", "KIM"),  # a short ALL-CAPS name
+        ("the note from O'Neill arrived", "O'Neill"),  # an apostrophe inside a name
+        ("then Jean-Luc signed", "Jean-Luc"),  # a hyphen inside a name
+        ("the memo to McDonald went out", "McDonald"),  # a capital inside a name
+        ("then it went to Jane's desk", "Jane's"),  # a name with a clitic
     ],
 )
 def test_possible_names_are_read_with_their_neighbours(text: str, word: str) -> None:

@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers",
         type=_positive_int,
-        default=8,
+        default=16,
         help="detections in flight at once (default %(default)s); more wait for a free one",
     )
     serve.add_argument(

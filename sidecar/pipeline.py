@@ -20,6 +20,7 @@ from governance.policy import Policy
 from sidecar.detection import Detector, Finding
 from sidecar.errors import DetectionFailed, DetectorUnavailable
 from sidecar.redaction import Applied
+from sidecar.slots import PrioritySlots
 
 __all__ = ["Decision", "Screening", "counts_by_type"]
 
@@ -79,9 +80,6 @@ def counts_by_type(entities: Iterable[Applied]) -> dict[tuple[str, str], int]:
     return counts
 
 
-_SLOT_POLL_SECONDS = 0.05
-
-
 class Screening:
     """Runs a Detector in a thread pool with the policy's time budget."""
 
@@ -89,12 +87,16 @@ class Screening:
         self._detector = detector
         self._executor = executor
 
-    async def findings(self, text: str, policy: Policy) -> tuple[Finding, ...]:
+    async def findings(
+        self, text: str, policy: Policy, *, since: float | None = None
+    ) -> tuple[Finding, ...]:
         """Findings in `text`. Raises DetectionFailed on any error or on timeout.
 
         The policy's time budget runs from when a worker starts on the text, not while
         it waits for a free worker: load must queue, not fail closed. Waiting for a
-        worker is bounded separately (QUEUE_WAIT_SECONDS).
+        worker is bounded separately (QUEUE_WAIT_SECONDS). `since`: when the work the
+        text belongs to started (`PrioritySlots.now()` time; default: now); a free worker
+        goes to the oldest work first.
         """
         if not text:
             return ()
@@ -103,13 +105,12 @@ class Screening:
         abandoned = threading.Event()
         # Detection in worker processes: this thread waits for a free process before the
         # budget starts, as threads in process wait for a free thread.
-        slots = getattr(self._detector, "slots", None)
+        slots: PrioritySlots | None = getattr(self._detector, "slots", None)
+        since = PrioritySlots.now() if since is None else since
 
         def run() -> tuple[Finding, ...]:
-            if slots is not None:
-                while not slots.acquire(timeout=_SLOT_POLL_SECONDS):
-                    if abandoned.is_set():
-                        raise DetectionFailed("abandoned")
+            if slots is not None and not slots.acquire(since, abandoned):
+                raise DetectionFailed("abandoned")
             try:
                 if abandoned.is_set():
                     raise DetectionFailed("abandoned")  # nobody reads the result any more

@@ -66,9 +66,17 @@ class Retained:
     texts: dict[str, str] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     subject_id: str | None = None
+    # When the work it records started (`Screening.findings`' `since`): the final scans
+    # of an inference's record get a worker before newer work does.
+    since: float | None = None
 
     def __repr__(self) -> str:
         return f"<Retained {self.kind} {self.tenant}/{self.retention_class}>"
+
+
+def inference_since(ctx: InferenceContext) -> float | None:
+    """When an inference's work started, for `Screening.findings`' `since`."""
+    return ctx.started_at.timestamp() if ctx.started_at is not None else None
 
 
 def inference_retained(
@@ -97,6 +105,7 @@ def inference_retained(
         model=ctx.model,
         retention_class=ctx.policy.inference.retention_class,
         policy=ctx.policy,
+        since=inference_since(ctx),
         created_at=ended_at,
         texts=texts,
         meta={
@@ -139,12 +148,12 @@ class Records:
         """Keyed HMAC of a data-subject id: erasure can find records, nobody can read it."""
         return subject_token(self._subject_key, subject_id)
 
-    async def _rescan(self, text: str, policy: Policy) -> tuple[str, int]:
+    async def _rescan(self, text: str, policy: Policy, since: float | None) -> tuple[str, int]:
         """Redact what a last scan still finds in already-redacted text."""
         if not text:
             return text, 0
         try:
-            findings = await self._screening.findings(text, policy)
+            findings = await self._screening.findings(text, policy, since=since)
         except DetectionFailed:
             # Fail closed here too: an unscanned text is not kept.
             return policy.failure_marker, 1
@@ -178,7 +187,10 @@ class Records:
         body: dict[str, Any] = dict(retained.meta)
         # The texts' final scans run at once: each goes to its own detection worker.
         scans = await asyncio.gather(
-            *(self._rescan(text, retained.policy) for text in retained.texts.values())
+            *(
+                self._rescan(text, retained.policy, retained.since)
+                for text in retained.texts.values()
+            )
         )
         for name, (cleaned, found) in zip(retained.texts, scans, strict=True):
             flagged += found

@@ -30,7 +30,7 @@ from sidecar.errors import (
     status_boundary,
 )
 from sidecar.pipeline import Decision, Screening, counts_by_type
-from sidecar.records import Records, Retained, counts_of, inference_retained
+from sidecar.records import Records, Retained, counts_of, inference_retained, inference_since
 from sidecar.redaction import Applied, Placeholders, apply, placeholder_spans, render_output
 from sidecar.streaming import safe_cut
 from sidecar.telemetry import RpcSpan, Telemetry
@@ -355,7 +355,9 @@ class SidecarService(pb_grpc.PrivacySidecarServicer):
                 )
                 entities: tuple[Applied, ...] = ()
                 try:
-                    findings = await self._screening.findings(request.output, policy)
+                    findings = await self._screening.findings(
+                        request.output, policy, since=inference_since(ctx)
+                    )
                 except DetectionFailed as failure:
                     self._telemetry.fail_closed("EndInference")
                     marker = await self._failed(
@@ -655,7 +657,9 @@ class _OutputStream:
         context = self._released_raw
         window = context + pending
         try:
-            found = await self._service._screening.findings(window, policy)
+            found = await self._service._screening.findings(
+                window, policy, since=inference_since(self._ctx)
+            )
         except DetectionFailed as failure:
             self._service._telemetry.fail_closed("StreamOutput")
             marker = await self._service._failed(

@@ -33,6 +33,7 @@ from governance.policy import Policies, Policy
 from sidecar.finding import Finding
 from sidecar.name_words import NameWords
 from sidecar.rules import Decided
+from sidecar.slots import PrioritySlots
 from sidecar.stretches import SPLIT_MIN_CHARS, stretches
 
 if TYPE_CHECKING:  # imported at run time only after the thread settings (`_load`)
@@ -138,7 +139,7 @@ class ProcessDetector:
         self._closed = False
         # One per worker process: the server takes one before it hands a text over, so
         # a text's time budget starts when a process is free for it (pipeline.Screening).
-        self.slots = threading.BoundedSemaphore(processes)
+        self.slots = PrioritySlots(processes)
         self._pids: tuple[int, ...] = ()
         self._pool = self._start()
 

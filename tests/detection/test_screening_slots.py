@@ -15,6 +15,7 @@ from sidecar import pipeline
 from sidecar.errors import DetectionFailed
 from sidecar.finding import Finding
 from sidecar.pipeline import Screening
+from sidecar.slots import PrioritySlots
 
 
 class _OneWorker:
@@ -22,7 +23,7 @@ class _OneWorker:
     detection of "first" holds it until released."""
 
     def __init__(self) -> None:
-        self.slots = threading.BoundedSemaphore(1)
+        self.slots = PrioritySlots(1)
         self.seen: list[str] = []
         self.release = threading.Event()
 
@@ -76,3 +77,23 @@ async def test_the_budget_starts_when_a_worker_is_free(shipped_policies: Policie
         assert await first == ()
         assert await second == ()
     assert detector.seen == ["first", "second"]
+
+
+async def test_a_free_worker_goes_to_the_oldest_work(shipped_policies: Policies) -> None:
+    # "first" holds the only worker; then a new call and an older inference's output
+    # wait for it. The inference's output started earlier: it goes first.
+    detector = _OneWorker()
+    policy = shipped_policies.default
+    with ThreadPoolExecutor(4) as executor:
+        screening = Screening(detector, executor)
+        first = asyncio.create_task(screening.findings("first", policy))
+        await asyncio.sleep(0.1)
+        newer = asyncio.create_task(screening.findings("newer", policy))
+        await asyncio.sleep(0.1)
+        older = asyncio.create_task(
+            screening.findings("older", policy, since=PrioritySlots.now() - 60)
+        )
+        await asyncio.sleep(0.1)
+        detector.release.set()
+        assert await asyncio.gather(first, newer, older) == [(), (), ()]
+    assert detector.seen == ["first", "older", "newer"]

@@ -65,6 +65,8 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
                 continue
             if metadata.get(RecognizerResult.IS_SCORE_ENHANCED_BY_CONTEXT_KEY):
                 continue
+            if result.score >= self.MAX_SCORE:
+                continue  # a context word could not raise it: no need to read around it
             wanted.append((result, recognizer))
         if not wanted:
             return raw_results

@@ -63,9 +63,12 @@ def _ordinary(low: str) -> bool:
     stem, apostrophe, clitic = low.replace("\u2019", "'").rpartition("'")
     if apostrophe:
         return clitic in _CLITICS and _ordinary(stem)
-    # "follow-up", "community-acquired": ordinary words joined; "jean-luc" is not.
+    # "follow-up", "community-acquired": ordinary words joined; "jean-luc" is not, nor
+    # "ji-ho" (syllables of a given name that happen to be short words).
     parts = low.split("-")
-    return len(parts) > 1 and all(len(part) > 1 and _ordinary(part) for part in parts)
+    return len(parts) > 1 and all(
+        part in gazetteers.STOP_WORDS or (len(part) > 2 and _ordinary(part)) for part in parts
+    )
 
 
 _CLITICS = frozenset({"s", "m", "d", "t", "ve", "ll", "re"})

@@ -46,6 +46,7 @@ def test_lines_without_a_possible_name_are_not_read(text: str) -> None:
         ("wire it to KIM now", "KIM"),  # a short ALL-CAPS name
         ("the note from O'Neill arrived", "O'Neill"),  # an apostrophe inside a name
         ("then Jean-Luc signed", "Jean-Luc"),  # a hyphen inside a name
+        ("[00:01:10] Agent (Ji-ho): Can you confirm", "Ji-ho"),  # short syllables
         ("the memo to McDonald went out", "McDonald"),  # a capital inside a name
         ("then it went to Jane's desk", "Jane's"),  # a name with a clitic
     ],

@@ -135,32 +135,9 @@ def _pattern_results(
                 current_match = text[start:end]
                 if current_match == "":
                     continue
-                score = pattern.score
-                validation_result = recognizer.validate_result(current_match)
-                description = recognizer.build_regex_explanation(
-                    recognizer.name,
-                    pattern.name,
-                    pattern.regex,
-                    score,
-                    validation_result,
-                    flags,
+                pattern_result, description = _validated(
+                    recognizer, pattern, current_match, start, end, flags
                 )
-                pattern_result = RecognizerResult(
-                    entity_type=recognizer.supported_entities[0],
-                    start=start,
-                    end=end,
-                    score=score,
-                    analysis_explanation=description,
-                    recognition_metadata={
-                        RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
-                        RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
-                    },
-                )
-                if validation_result is not None:
-                    if validation_result:
-                        pattern_result.score = EntityRecognizer.MAX_SCORE
-                    else:
-                        pattern_result.score = EntityRecognizer.MIN_SCORE
                 invalidation_result = recognizer.invalidate_result(current_match)
                 if invalidation_result is not None and invalidation_result:
                     pattern_result.score = EntityRecognizer.MIN_SCORE
@@ -174,6 +151,33 @@ def _pattern_results(
                 REGEX_TIMEOUT_SECONDS,
             )
     return EntityRecognizer.remove_duplicates(results)
+
+
+def _validated(
+    recognizer: Any, pattern: Any, value: str, start: int, end: int, flags: int
+) -> tuple[RecognizerResult, Any]:
+    """A match as Presidio's loops make it: the pattern's score, then the maximum or the
+    minimum if the recognizer validates the value (checksum) one way or the other; and
+    its explanation."""
+    validation_result = recognizer.validate_result(value)
+    description = PatternRecognizer.build_regex_explanation(
+        recognizer.name, pattern.name, pattern.regex, pattern.score, validation_result, flags
+    )
+    result = RecognizerResult(
+        entity_type=recognizer.supported_entities[0],
+        start=start,
+        end=end,
+        score=pattern.score,
+        analysis_explanation=description,
+        recognition_metadata={
+            RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
+            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
+        },
+    )
+    if validation_result is not None:
+        valid = bool(validation_result)
+        result.score = EntityRecognizer.MAX_SCORE if valid else EntityRecognizer.MIN_SCORE
+    return result, description
 
 
 class WindowedPatternRecognizer(PatternRecognizer):
@@ -293,32 +297,7 @@ def _iban_results(
                     current_match = text[start:end]
                     if current_match == "":
                         continue
-                    score = pattern.score
-                    validation_result = self.validate_result(current_match)
-                    description = PatternRecognizer.build_regex_explanation(
-                        self.name,
-                        pattern.name,
-                        pattern.regex,
-                        score,
-                        validation_result,
-                        flags,
-                    )
-                    pattern_result = RecognizerResult(
-                        entity_type=self.supported_entities[0],
-                        start=start,
-                        end=end,
-                        score=score,
-                        analysis_explanation=description,
-                        recognition_metadata={
-                            RecognizerResult.RECOGNIZER_NAME_KEY: self.name,
-                            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: self.id,
-                        },
-                    )
-                    if validation_result is not None:
-                        if validation_result:
-                            pattern_result.score = EntityRecognizer.MAX_SCORE
-                        else:
-                            pattern_result.score = EntityRecognizer.MIN_SCORE
+                    pattern_result, _ = _validated(self, pattern, current_match, start, end, flags)
                     if pattern_result.score > EntityRecognizer.MIN_SCORE:
                         results.append(pattern_result)
                         break

@@ -11,13 +11,16 @@ Why the answers are the same: spaCy's tokenizer cuts the text into whitespace an
 non-whitespace runs and handles each run alone, so tokenising from the start of a run to
 the end of one gives exactly the tokens the whole text has there. Keywords are
 upstream's: lower-cased tokens (no lemmatizer runs, so a lemma is the token) that are no
-stop word or punctuation and not "be" or "-PRON-"; upstream splits keywords at ':', so a
-token holding ':' is never one.
+stop word or punctuation and not "be" or "-PRON-", split at ':'. So a token holding ':' is
+never one, and the parts of such a token anywhere in the text are keywords everywhere
+("to" after "To:bob@example.com"): those tokens are found by tokenising only the
+whitespace runs that hold a ':'.
 """
 
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -34,6 +37,7 @@ _BACK = 96
 _AHEAD = 32
 _RUN_START = regex.compile(r"(?<=\s)\S", flags=regex.REVERSE)
 _RUN_END = regex.compile(r"\S(?=\s)")
+_COLON_RUN = re.compile(r"\S*:\S*")
 
 _Tokens = tuple[list[int], list[int], list[str]]  # starts, lengths, lower-cased words
 
@@ -71,8 +75,9 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
         if not wanted:
             return raw_results
         windows = self._windows(text, sorted({result.start for result, _ in wanted}))
+        parts = self._colon_parts(text)
         for result, recognizer in wanted:
-            words = self._surrounding_words(text, windows, result.start) + extra
+            words = self._surrounding_words(text, windows, result.start, parts) + extra
             supportive = self._find_supportive_word_in_context(
                 words, recognizer.context, self.context_matching_mode
             )
@@ -106,8 +111,22 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
             words.append(token.lower_)
         return starts, lengths, words
 
+    def _colon_parts(self, text: str) -> frozenset[str]:
+        """The parts of the text's keyword tokens that hold a ':' (upstream's split)."""
+        parts: set[str] = set()
+        for run in _COLON_RUN.findall(text):
+            for token in self._tokenizer(run):
+                word = token.lower_
+                if ":" in word and self._is_keyword(word):
+                    parts.update(word.split(":"))
+        return frozenset(parts)
+
     def _surrounding_words(
-        self, text: str, windows: Sequence[tuple[int, int, _Tokens]], start: int
+        self,
+        text: str,
+        windows: Sequence[tuple[int, int, _Tokens]],
+        start: int,
+        parts: frozenset[str],
     ) -> list[str]:
         """Upstream's context words for a match at `start`: from the token there, the
         nearest `context_prefix_count` + 1 keywords backwards and
@@ -120,8 +139,8 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
             if index is None:
                 return []
             words = tokens[2]
-            backward = self._keywords(words[index::-1], self.context_prefix_count + 1)
-            forward = self._keywords(words[index:], self.context_suffix_count + 1)
+            backward = self._keywords(words[index::-1], self.context_prefix_count + 1, parts)
+            forward = self._keywords(words[index:], self.context_suffix_count + 1, parts)
             short_before = len(backward) <= self.context_prefix_count and lo > 0
             short_after = len(forward) <= self.context_suffix_count and hi < len(text)
             if not (short_before or short_after):
@@ -131,17 +150,18 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
             lo, hi = _bounds(text, start, back, ahead)
             tokens = self._tokens(text, lo, hi)
 
-    def _keywords(self, words: Iterable[str], wanted: int) -> list[str]:
+    def _keywords(self, words: Iterable[str], wanted: int, parts: frozenset[str]) -> list[str]:
         found: list[str] = []
         for word in words:
             if len(found) == wanted:
                 break
-            if self._is_keyword(word):
+            if word in parts or (":" not in word and self._is_keyword(word)):
                 found.append(word)
         return found
 
     def _is_keyword(self, word: str) -> bool:
-        if word in ("-pron-", "be") or ":" in word:
+        """Upstream's filter on a lemma before the split at ':'."""
+        if word in ("-pron-", "be"):
             return False
         lexeme = self._vocab[word]
         return not lexeme.is_stop and not lexeme.is_punct

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any, Protocol
 
 import spacy
@@ -39,21 +38,11 @@ from sidecar.addresses import AddressOptions, AddressRecognizer
 from sidecar.context_enhancer import LocalContextEnhancer
 from sidecar.deobfuscate import DeobfuscationOptions, deobfuscate
 from sidecar.finding import Finding
-from sidecar.name_words import NameWords
 from sidecar.names import NameOptions, NameRecognizer
 from sidecar.ner_regions import ner_regions
-from sidecar.rules import Decided, PrecisionRules, plausible_ner
+from sidecar.rules import PrecisionRules, plausible_ner
 
-__all__ = [
-    "Decided",
-    "Detector",
-    "Finding",
-    "Part",
-    "PresidioDetector",
-    "combine",
-    "merge_overlaps",
-    "offline_tldextract",
-]
+__all__ = ["Detector", "Finding", "PresidioDetector", "merge_overlaps", "offline_tldextract"]
 
 _log = logging.getLogger(__name__)
 
@@ -162,8 +151,9 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
         ]
         # numpy's matrix product (OpenBLAS) instead of blis: the NER model's matrices are
         # small, and it runs a fifth faster here with the same entities (checked on the
-        # bench and labelled corpora). Set for the process: models take the ops current
-        # when they are built, and some layers look them up again when they run.
+        # bench and labelled corpora). The model's layers keep the ops current when they
+        # are built (current ops are per thread: a worker detects on the thread that
+        # loaded it, and in-process detection threads use the layers' own).
         set_current_ops(NumpyOps(use_blis=False))
         # Excluded components are never loaded (no weights read, no memory held).
         nlp = spacy.load(self._model, exclude=others)
@@ -199,15 +189,6 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
                     Finding(label, start + entity.start_char, start + entity.end_char, score)
                 )
         return found
-
-
-@dataclass(frozen=True, slots=True)
-class Part:
-    """What detection makes of a text or a stretch of one: the rules' decisions and the
-    words of the names the name layer found (for their mentions in other stretches)."""
-
-    decided: Decided
-    names: NameWords
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,25 +283,17 @@ class PresidioDetector:
         return registry
 
     def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
-        return combine([self.detect_part(text, policy).decided], policy)
-
-    def detect_part(self, text: str, policy: Policy) -> Part:
-        """The rules' decisions on `text` (offsets into it), alone or as a stretch of a
-        longer text (`combine` makes the findings), and the words of the names found."""
         if not text.strip():
-            return Part(Decided((), (), ()), NameWords())
+            return ()
         screen = self._screens[policy.name]
         detection = policy.detection
         view = deobfuscate(text, screen.deobfuscation)
         found: list[Finding] = []
-        words = NameWords()
-        if screen.names is not None:
-            names, words = screen.names.find_with_words(view.text)
-            found.extend(f for f in names if f.score >= detection.score_threshold)
-        if screen.addresses is not None:
-            found.extend(
-                f for f in screen.addresses.find(view.text) if f.score >= detection.score_threshold
-            )
+        for layer in (screen.names, screen.addresses):
+            if layer is not None:
+                found.extend(
+                    f for f in layer.find(view.text) if f.score >= detection.score_threshold
+                )
         # The NER model reads only what could be a name or a place that the layers
         # above did not find already (`ner_regions`): most of the cost of detection.
         regions = (
@@ -349,42 +322,8 @@ class PresidioDetector:
         found.extend(
             Finding(str(r.entity_type), int(r.start), int(r.end), float(r.score)) for r in results
         )
-        decided = screen.rules.decide(view.text, found)
-        return Part(
-            Decided(
-                tuple(_to_original(decided.kept, view.to_original)),
-                tuple(_to_original(decided.dates, view.to_original)),
-                tuple(_to_original(decided.personal_dates, view.to_original)),
-            ),
-            words,
-        )
-
-    def mentions(self, text: str, policy: Policy, words: NameWords) -> tuple[Finding, ...]:
-        """Other mentions in `text` of names found elsewhere (in another stretch of the
-        same text), as the name layer finds repeats within one text."""
-        screen = self._screens[policy.name]
-        if screen.names is None or not text.strip():
-            return ()
-        view = deobfuscate(text, screen.deobfuscation)
-        threshold = policy.detection.score_threshold
-        found = [
-            f
-            for f in screen.names.mentions(view.text, words)
-            if f.score >= threshold and screen.rules.allowed(view.text, f)
-        ]
-        return tuple(_to_original(found, view.to_original))
-
-
-def combine(parts: Sequence[Decided], policy: Policy) -> tuple[Finding, ...]:
-    """A text's findings from the decisions on its stretches (offsets into the text):
-    the dates of a personal text are kept if any stretch holds other personal data."""
-    decided = Decided(
-        tuple(chain.from_iterable(part.kept for part in parts)),
-        tuple(chain.from_iterable(part.dates for part in parts)),
-        tuple(chain.from_iterable(part.personal_dates for part in parts)),
-    )
-    personal_texts = policy.detection.dates.mode == "personal_texts"
-    return merge_overlaps(decided.final(personal_texts=personal_texts))
+        kept = screen.rules.apply(view.text, found)
+        return merge_overlaps(_to_original(kept, view.to_original))
 
 
 def _screen(detection: Detection, analyzer: Any) -> _Screen:

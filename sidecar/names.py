@@ -58,7 +58,6 @@ import regex
 from sidecar import gazetteers
 from sidecar.finding import Finding
 from sidecar.gazetteers import word_set
-from sidecar.name_words import NameWords
 
 __all__ = ["UI_WORDS", "NameOptions", "NameRecognizer", "merge_findings"]
 
@@ -983,16 +982,11 @@ class NameRecognizer:
     # -- rules ---------------------------------------------------------------------------------
 
     def find(self, text: str) -> list[Finding]:
-        return self.find_with_words(text)[0]
-
-    def find_with_words(self, text: str) -> tuple[list[Finding], NameWords]:
-        """The names in `text`, and their words: another stretch of the same text looks
-        for their mentions (`mentions`), as this one did."""
         if not text:
-            return [], NameWords()
+            return []
         tokens = self._tokens(text)
         if not tokens:
-            return [], NameWords()
+            return []
         index = {t.start: k for k, t in enumerate(tokens)}
         found: list[Finding] = []
         opts = self.options
@@ -1067,23 +1061,17 @@ class NameRecognizer:
         if opts.lists:
             found.extend(self._pairs(text, tokens))
         found = [f for f in found if f.end > f.start]
-        words = self._words(tokens, found) if found else NameWords()
-        if words:
-            found.extend(self._repeats(text, tokens, index, words))
-        return merge_findings(found), words
+        if found:
+            found.extend(self._repeats(text, tokens, index, found))
+        return merge_findings(found)
 
-    def mentions(self, text: str, words: NameWords) -> list[Finding]:
-        """Mentions in `text` of the name words another stretch of it found."""
-        tokens = self._tokens(text) if text and words else []
-        if not tokens:
-            return []
-        index = {t.start: k for k, t in enumerate(tokens)}
-        return merge_findings(list(self._repeats(text, tokens, index, words)))
-
-    def _words(self, tokens: list[_Token], found: list[Finding]) -> NameWords:
-        """The words of the names found that a bare mention may be matched on. Only words
-        that cannot be ordinary words: not English, not a stop/UI word, 3+ letters; a given
-        name that is also a word ("Iris", "Grace") goes to `wordy`."""
+    def _repeats(
+        self, text: str, tokens: list[_Token], index: dict[int, int], found: list[Finding]
+    ) -> Iterable[Finding]:
+        """Other mentions of a name already found in this text ("Attendees: Edhitha Jhaveri"
+        ... "Edhitha: yes" ... "Alison owns the notes, Edhitha the call"). Only words that
+        cannot be ordinary words: not English, not a stop/UI word, 3+ letters; a given name
+        that is also a word ("Iris", "Grace") only mid-sentence or as a speaker."""
         names: set[str] = set()
         wordy: set[str] = set()
         spans = sorted((f.start, f.end) for f in found)
@@ -1101,15 +1089,8 @@ class NameRecognizer:
                     wordy.add(low)
                 continue
             names.add(low)
-        return NameWords(frozenset(names), frozenset(wordy))
-
-    def _repeats(
-        self, text: str, tokens: list[_Token], index: dict[int, int], words: NameWords
-    ) -> Iterable[Finding]:
-        """Other mentions of a name found in this text ("Attendees: Edhitha Jhaveri" ...
-        "Edhitha: yes" ... "Alison owns the notes, Edhitha the call"); a given name that is
-        also a word only mid-sentence or as a speaker."""
-        names, wordy = words.names, words.wordy
+        if not names and not wordy:
+            return
         for tok in tokens:
             if tok.code or not (tok.title or tok.upper or tok.mixed):
                 continue

@@ -122,6 +122,9 @@ def inference_retained(
     )
 
 
+_SCANS_AT_ONCE = 2
+
+
 class Records:
     """Final scan, sealing and durable write of log records."""
 
@@ -185,13 +188,16 @@ class Records:
         """
         flagged = 0
         body: dict[str, Any] = dict(retained.meta)
-        # The texts' final scans run at once: each goes to its own detection worker.
-        scans = await asyncio.gather(
-            *(
-                self._rescan(text, retained.policy, retained.since)
-                for text in retained.texts.values()
-            )
-        )
+        # The texts' final scans run two at a time (an inference's input and output at
+        # once, each on its own worker); a Log call's many attributes do not take every
+        # detection thread.
+        at_once = asyncio.Semaphore(_SCANS_AT_ONCE)
+
+        async def rescan(text: str) -> tuple[str, int]:
+            async with at_once:
+                return await self._rescan(text, retained.policy, retained.since)
+
+        scans = await asyncio.gather(*(rescan(text) for text in retained.texts.values()))
         for name, (cleaned, found) in zip(retained.texts, scans, strict=True):
             flagged += found
             if "." in name:  # "attributes.route" -> body["attributes"]["route"]

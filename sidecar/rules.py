@@ -15,7 +15,6 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
@@ -275,23 +274,6 @@ def _cue_pattern(cues: Iterable[str], suffix: str) -> re.Pattern[str]:
     return re.compile(rf"(?i)(?<![0-9A-Za-z])(?:{alternatives}){suffix}")
 
 
-@dataclass(frozen=True, slots=True)
-class Decided:
-    """What the rules keep of a text's findings. `kept`: all but dates; `dates`: dates
-    kept whatever else the text holds; `personal_dates`: dates kept only if the text
-    holds other personal data (`dates.mode: personal_texts`)."""
-
-    kept: tuple[Finding, ...]
-    dates: tuple[Finding, ...]
-    personal_dates: tuple[Finding, ...]
-
-    def final(self, *, personal_texts: bool) -> list[Finding]:
-        kept = [*self.kept, *self.dates]
-        if personal_texts and self.kept:
-            kept.extend(self.personal_dates)
-        return kept
-
-
 class PrecisionRules:
     """The policy's date, URL and lookalike rules and its allow-list, compiled once per
     policy."""
@@ -331,12 +313,6 @@ class PrecisionRules:
 
     def apply(self, text: str, findings: Sequence[Finding]) -> list[Finding]:
         """The findings that are personal data by these rules."""
-        return self.decide(text, findings).final(personal_texts=self._dates_in_personal_texts)
-
-    def decide(self, text: str, findings: Sequence[Finding]) -> Decided:
-        """The rules' decisions, with the dates a personal text would add kept apart: a
-        stretch of a longer text (`detection.detect_part`) cannot tell alone whether the
-        whole text is personal."""
         kept = []
         # Not kept on self: one PrecisionRules serves every detection thread.
         persons = [f for f in findings if f.entity == "PERSON"]
@@ -364,19 +340,14 @@ class PrecisionRules:
                 kept.append(finding)
         # Dates last: whether the text holds other personal data decides them.
         personal_text = self._dates_in_personal_texts and bool(kept)
-        linked, unlinked = [], []
-        for date in dates:
-            if not self._allowed(text, date) or self._lookalike(text, date):
-                continue
-            if self._dates_all or personal_text or self._person_linked(text, date, persons):
-                linked.append(date)
-            elif self._dates_in_personal_texts:
-                unlinked.append(date)
-        return Decided(tuple(kept), tuple(linked), tuple(unlinked))
-
-    def allowed(self, text: str, finding: Finding) -> bool:
-        """Not empty and not on the policy's allow-list."""
-        return self._allowed(text, finding)
+        kept.extend(
+            date
+            for date in dates
+            if self._allowed(text, date)
+            and not self._lookalike(text, date)
+            and (self._dates_all or personal_text or self._person_linked(text, date, persons))
+        )
+        return kept
 
     def _allowed(self, text: str, finding: Finding) -> bool:
         return finding.end > finding.start and text[finding.start : finding.end] not in self._allow

@@ -44,6 +44,8 @@ class PrioritySlots:
                     self._changed.wait(_POLL_SECONDS)
                 heapq.heappop(self._waiting)
                 self._free -= 1
+                if self._free and self._waiting:
+                    self._changed.notify_all()  # the next in line may take another one
                 return True
             finally:
                 if entry in self._waiting:  # gave up: the next in line may go now

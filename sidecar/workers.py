@@ -24,22 +24,13 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from governance.policy import Policies, Policy
 from sidecar.finding import Finding
-from sidecar.name_words import NameWords
-from sidecar.rules import Decided
 from sidecar.slots import PrioritySlots
-from sidecar.stretches import SPLIT_MIN_CHARS, stretches
-
-if TYPE_CHECKING:  # imported at run time only after the thread settings (`_load`)
-    from sidecar.detection import Part, PresidioDetector
-
-_T = TypeVar("_T")
 
 __all__ = ["ONE_THREAD", "RUNAWAY_GRACE_SECONDS", "DetectionWorkerError", "ProcessDetector"]
 
@@ -102,22 +93,10 @@ def _ready() -> int:
 
 
 def _detect(text: str, policy: Policy) -> tuple[Finding, ...]:
-    return _guarded(lambda detector: detector.detect(text, policy))
-
-
-def _detect_part(text: str, policy: Policy) -> Part:
-    return _guarded(lambda detector: detector.detect_part(text, policy))
-
-
-def _mentions(text: str, policy: Policy, words: NameWords) -> tuple[Finding, ...]:
-    return _guarded(lambda detector: detector.mentions(text, policy, words))
-
-
-def _guarded(run: Callable[[PresidioDetector], _T]) -> _T:
     if _detector is None:
         raise DetectionWorkerError("worker used before it loaded")
     try:
-        return run(_detector)
+        return _detector.detect(text, policy)
     except Exception as err:  # noqa: BLE001 - the type crosses the pipe, not the text
         raise DetectionWorkerError(type(err).__name__) from None
 
@@ -182,53 +161,21 @@ class ProcessDetector:
         before; the workers are then replaced, so no runaway text holds one)."""
         pool = self._pool
         limit = policy.detection.budget_seconds(len(text)) + RUNAWAY_GRACE_SECONDS
-        deadline = time.monotonic() + limit
         try:
-            if self._processes > 1 and len(text) >= SPLIT_MIN_CHARS:
-                return self._detect_split(pool, text, policy, deadline)
             future: Future[tuple[Finding, ...]] = pool.submit(_detect, text, policy)
             return future.result(timeout=limit)
+        except DetectionWorkerError:
+            raise  # the worker's own fault, as its type name
         except BrokenProcessPool:
             self._replace(pool, "a detection worker died")
             raise DetectionWorkerError("detection worker lost") from None
         except TimeoutError:
             self._replace(pool, "a detection ran far past its budget", kill=True)
             raise DetectionWorkerError("detection worker stopped: past its budget") from None
-
-    @staticmethod
-    def _detect_split(
-        pool: ProcessPoolExecutor, text: str, policy: Policy, deadline: float
-    ) -> tuple[Finding, ...]:
-        """A long text in stretches, one per worker at once (`stretches.py`); then the
-        mentions, in each stretch, of names that only other stretches found."""
-
-        def wait(future: Future[_T]) -> _T:
-            return future.result(timeout=max(0.0, deadline - time.monotonic()))
-
-        cut = stretches(text, pool._max_workers)  # type: ignore[attr-defined]  # no public getter
-        parts = [
-            wait(future)
-            for future in [pool.submit(_detect_part, text[s.lo : s.hi], policy) for s in cut]
-        ]
-        decided = [
-            Decided(s.owned(d.kept), s.owned(d.dates), s.owned(d.personal_dates))
-            for s, d in zip(cut, (p.decided for p in parts), strict=True)
-        ]
-        every = NameWords.union(p.names for p in parts)
-        asks = []
-        for s, p in zip(cut, parts, strict=True):
-            missing = every.without(p.names)
-            if missing and missing.any_in(text[s.lo : s.hi]):
-                asks.append((s, pool.submit(_mentions, text[s.lo : s.hi], policy, missing)))
-        from sidecar.detection import combine  # loaded by now, by the server's imports
-
-        mentions: list[Finding] = []
-        for s, future in asks:
-            found: tuple[Finding, ...] = wait(future)
-            mentions.extend(s.owned(found))
-        if mentions:
-            decided.append(Decided(tuple(mentions), (), ()))
-        return combine(decided, policy)
+        except (CancelledError, RuntimeError):  # after the two above: they are RuntimeErrors
+            # The pool was replaced or closed with this text still queued on it: fail
+            # closed like any worker fault, never as a cancelled call.
+            raise DetectionWorkerError("detection workers replaced or stopped") from None
 
     def _replace(self, old: ProcessPoolExecutor, why: str, *, kill: bool = False) -> None:
         with self._lock:

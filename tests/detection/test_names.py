@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from sidecar import gazetteers
 from sidecar.finding import Finding
-from sidecar.name_words import NameWords
 from sidecar.names import NameOptions, NameRecognizer
 
 
@@ -387,38 +386,3 @@ def test_lowercase_without_cue_needs_pair(recognizer: NameRecognizer, words: lis
     if not has_pair:
         assert found == []
     _assert_spans_well_formed(text, found)
-
-
-# -- mentions across the stretches of a long text ------------------------------------------
-
-
-def test_find_with_words_gives_the_words_a_bare_mention_is_matched_on(
-    recognizer: NameRecognizer,
-) -> None:
-    findings, words = recognizer.find_with_words("Attendees: Edhitha Jhaveri, Grace Liu\n")
-    assert recognizer.find("Attendees: Edhitha Jhaveri, Grace Liu\n") == findings
-    assert {"edhitha", "jhaveri", "liu"} <= words.names
-    assert "grace" in words.wordy  # a given name that is also a word
-
-
-def test_mentions_finds_words_found_in_another_stretch(recognizer: NameRecognizer) -> None:
-    _, words = recognizer.find_with_words("Attendees: Edhitha Jhaveri, Grace Liu\n")
-    text = "Notes\nEdhitha: yes, the rollout can start.\nGrace period ends Friday; ask Grace.\n"
-    found = [text[f.start : f.end] for f in recognizer.mentions(text, words)]
-    # "Grace period" starts a sentence: a word there, a name only mid-sentence.
-    assert found == ["Edhitha", "Grace"]
-    assert text.rindex("Grace") == next(
-        f.start for f in recognizer.mentions(text, words) if text[f.start : f.end] == "Grace"
-    )
-    assert recognizer.mentions(text, NameWords()) == []
-
-
-def test_name_words_union_without_and_any_in() -> None:
-    a = NameWords(frozenset({"edhitha"}), frozenset({"grace"}))
-    b = NameWords(frozenset({"jhaveri"}))
-    every = NameWords.union([a, b])
-    assert every == NameWords(frozenset({"edhitha", "jhaveri"}), frozenset({"grace"}))
-    assert every.without(a) == NameWords(frozenset({"jhaveri"}))
-    assert not every.without(every)
-    assert every.without(a).any_in("... JHAVERI said")
-    assert not every.without(a).any_in("nobody here")

@@ -33,7 +33,37 @@ def test_the_oldest_waiting_work_gets_the_slot_first() -> None:
     slots.release()
     for thread in threads:
         thread.join(timeout=5)
+        assert not thread.is_alive()
     assert got == [10.0, 10.0, 20.0, 30.0]  # ties: first come, first served
+
+
+def test_slots_freed_at_once_go_to_every_waiter_at_once() -> None:
+    slots = PrioritySlots(4)
+    never = threading.Event()
+    for _ in range(4):
+        assert slots.acquire(0.0, never)
+    got: list[float] = []
+    started: list[float] = []
+    threads = []
+    for since in (1.0, 2.0, 3.0, 4.0):
+
+        def wait(since: float = since) -> None:
+            if slots.acquire(since, never):
+                started.append(time.monotonic())
+                got.append(since)
+
+        threads.append(threading.Thread(target=wait))
+        threads[-1].start()
+    time.sleep(0.1)
+    freed = time.monotonic()
+    for _ in range(4):
+        slots.release()
+    for thread in threads:
+        thread.join(timeout=5)
+        assert not thread.is_alive()
+    assert sorted(got) == [1.0, 2.0, 3.0, 4.0]
+    # No waiter sat out a poll interval while a slot was free.
+    assert max(started) - freed < 0.04
 
 
 def test_every_slot_is_used_at_once() -> None:
@@ -55,9 +85,11 @@ def test_a_waiter_that_gives_up_takes_no_slot_and_lets_the_next_go() -> None:
     second = _waiter(slots, 2.0, got, never)
     gave_up.set()
     first.join(timeout=5)
+    assert not first.is_alive()
     assert got == []
     slots.release()
     second.join(timeout=5)
+    assert not second.is_alive()
     assert got == [2.0]
     assert slots.acquire(0.0, never)  # the slot came back
 

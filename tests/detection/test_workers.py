@@ -19,7 +19,6 @@ from governance.policy import Policies, Policy, load_policies
 from sidecar import workers
 from sidecar.detection import PresidioDetector
 from sidecar.finding import Finding
-from sidecar.stretches import SPLIT_MIN_CHARS, stretches
 from sidecar.workers import DetectionWorkerError, ProcessDetector
 from tests.conftest import SHIPPED_POLICIES
 
@@ -98,47 +97,36 @@ def test_workers_are_not_dumpable(processes: ProcessDetector) -> None:
     assert [processes._pool.submit(is_dumpable).result(timeout=60) for _ in range(4)] == [False] * 4
 
 
-def _long_text() -> str:
-    """Over SPLIT_MIN_CHARS: a patient named by a field at the start, then prose with no
-    personal data, then a bare mention of the patient's given name and a date, far past
-    where the text is cut."""
-    filler = (
-        "The quarterly review covered the build pipeline, the cache hit ratio and the "
-        "rollout checklist for the next release of the service.\n"
-    ) * 20
-    head = "Patient: Oskar Wieczorek\nCard 4111 1111 1111 1111 on file.\n\n"
-    tail = "\n\nFollow-up: Oskar confirmed the plan; the visit moved to 14 March 2025.\n"
-    body = "\n\n".join([filler] * 12)
-    return head + body + tail
-
-
-def test_a_long_text_is_screened_in_stretches_with_the_same_findings(
-    processes: ProcessDetector, detector: PresidioDetector, shipped_policies: Policies
+def test_a_text_queued_on_replaced_or_closed_workers_fails_closed(
+    shipped_policies: Policies,
 ) -> None:
+    # Texts still queued when the workers are replaced are cancelled by the pool: they
+    # fail closed as DetectionWorkerError, never as a cancelled call.
+    detector = ProcessDetector(shipped_policies, processes=1)
     policy = shipped_policies.default
-    text = _long_text()
-    cut = stretches(text, 2)
-    assert len(text) >= SPLIT_MIN_CHARS
-    assert len(cut) == 2
-    tail_start = text.index("Follow-up")
-    assert tail_start > cut[0].hi  # the first stretch never reads the mention or the date
-    split = processes.detect(text, policy)
-    assert split == detector.detect(text, policy)
-    found = {text[f.start : f.end] for f in split}
-    # The given name, found bare only because the first stretch found the full name;
-    # the date, kept only because the text holds other personal data.
-    assert {"Oskar Wieczorek", "Oskar", "14 March 2025"} <= found
-
-
-def test_a_stretch_without_personal_data_keeps_no_dates_of_its_own(
-    processes: ProcessDetector, detector: PresidioDetector, shipped_policies: Policies
-) -> None:
-    policy = shipped_policies.default
-    text = _long_text().replace("Patient: Oskar Wieczorek\nCard 4111 1111 1111 1111", "Notes")
-    text = text.replace("Follow-up: Oskar confirmed the plan; the visit moved to", "Release")
-    text = text.replace("14 March 2025.", "shipped on 14 March 2025.")
-    split = processes.detect(text, policy)
-    assert split == detector.detect(text, policy) == ()
+    try:
+        with ThreadPoolExecutor(6) as pool:
+            running = pool.submit(detector.detect, "Jane Roe " * 20_000, policy)
+            time.sleep(0.5)
+            queued = [pool.submit(detector.detect, TEXTS[0], policy) for _ in range(4)]
+            time.sleep(0.3)
+            detector._replace(detector._pool, "test")
+            assert running.result(timeout=120) != ()  # a running text finishes
+            outcomes = []
+            for future in queued:
+                try:
+                    future.result(timeout=120)
+                    outcomes.append("screened")
+                except DetectionWorkerError as err:
+                    outcomes.append(str(err))
+        # The pool hands one or two texts to its worker ahead; the rest were cancelled.
+        assert "detection workers replaced or stopped" in outcomes
+        assert set(outcomes) <= {"screened", "detection workers replaced or stopped"}
+        assert detector.detect(TEXTS[0], policy) != ()  # the new workers serve
+    finally:
+        detector.close()
+    with pytest.raises(DetectionWorkerError, match="replaced or stopped"):
+        detector.detect(TEXTS[0], policy)
 
 
 def test_a_killed_worker_fails_its_detections_closed_then_workers_restart(

@@ -67,8 +67,7 @@ TEXT = (
     "or zq9.canary&#64;example&#46;org, phone two zero two five five five zero one eight "
     "three, ask Rosal\u0456nd Pemberton."
 )
-# Over the 16,000 characters from which a text is cut into stretches (sidecar/stretches.py),
-# with the canaries at both ends: each worker's stretch holds them.
+# A long text (19 KB), the canaries at both ends.
 LONG_TEXT = "\n\n".join(
     [TEXT, *["The rollout checklist covers caches, retries and the build pipeline."] * 260, TEXT]
 )
@@ -131,7 +130,6 @@ async def _every_path(stub: pb_grpc.PrivacySidecarStub, errors: list[str]) -> No
         )
     )
     await stub.EndInference(pb.EndInferenceRequest(inference_id=begun.inference_id, output=TEXT))
-    # A long text: with worker processes it is screened in stretches, one per worker.
     await stub.Redact(pb.RedactRequest(text=LONG_TEXT))
     begun = await stub.BeginInference(
         pb.BeginInferenceRequest(model="m-1", tenant="t1", purpose="support", input=LONG_TEXT)

@@ -1,0 +1,137 @@
+"""Context words read around each match give Presidio's own enhancer's scores."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from presidio_analyzer import RecognizerResult
+from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NlpArtifacts
+
+from bench import corpus
+from governance.policy import Policies
+from sidecar.context_enhancer import LocalContextEnhancer
+from sidecar.detection import PresidioDetector
+
+
+class _Upstream(LemmaContextAwareEnhancer):
+    """Presidio's enhancer as shipped, with bisection for the match token (its linear
+    scan gives the same index, only slower)."""
+
+    @staticmethod
+    def _find_index_of_match_token(word: str, start: int, tokens: Any, indices: list[int]) -> int:
+        for i, token in enumerate(tokens):
+            if indices[i] == start or start < indices[i] + len(token):
+                return i
+        raise ValueError("beyond the last token")
+
+
+def _scores(
+    detector: PresidioDetector, policies: Policies, text: str
+) -> tuple[list[float], list[float]]:
+    screen = detector._screens[policies.default.name]
+    analyzer = screen.analyzer
+    engine = analyzer.nlp_engine
+    nlp = engine.nlp["en"]
+    recognizers = analyzer.registry.get_recognizers(language="en", all_fields=True)
+    raw = []
+    for recognizer in recognizers:
+        for result in recognizer.analyze(text, recognizer.supported_entities, screen.no_artifacts):
+            result.recognition_metadata = result.recognition_metadata or {}
+            result.recognition_metadata.setdefault(
+                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY, recognizer.id
+            )
+            raw.append(result)
+    doc = nlp.make_doc(text)
+    lemmas = [token.lower_ for token in doc]
+    artifacts = NlpArtifacts(
+        entities=[],
+        tokens=doc,
+        tokens_indices=[token.idx for token in doc],
+        lemmas=lemmas,
+        nlp_engine=engine,
+        language="en",
+    )
+    theirs = _Upstream().enhance_using_context(text, copy.deepcopy(raw), artifacts, recognizers)
+    ours = LocalContextEnhancer(nlp).enhance_using_context(
+        text, copy.deepcopy(raw), screen.no_artifacts, recognizers
+    )
+    return [r.score for r in theirs], [r.score for r in ours]
+
+
+def test_same_scores_on_the_bench_corpus(
+    detector: PresidioDetector, shipped_policies: Policies
+) -> None:
+    texts = [doc.text for doc in corpus.generate(7) if doc.size_class in ("200B", "2KB")]
+    boosted = 0
+    for text in texts:
+        theirs, ours = _scores(detector, shipped_policies, text)
+        assert ours == theirs
+        boosted += sum(1 for a in ours if a > 0.5)
+    assert boosted > 0  # context words did raise scores: the comparison means something
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Stop words made keywords by a ':'-joined token elsewhere in the text: they
+        # fill the window before the context word is reached.
+        "me:x\ncall me me me me me me 202-555-0147",
+        "Reply to:ops@example.com\nphone to to to to to to 415 555 0199",
+        "To:bob@example.com\nto call 202-555-0147 or 202 555 0148 later",
+        "no:1 the number to ring is 415 555 0199, card 4111 1111 1111 1111",
+        "phone:555-0100 ... and much later the be: 312 555 0142",
+        "ssn: 536-22-8147",
+        "   \n\n 536-22-8147 at the end",
+    ],
+)
+def test_same_scores_with_colons_and_edges(
+    detector: PresidioDetector, shipped_policies: Policies, text: str
+) -> None:
+    theirs, ours = _scores(detector, shipped_policies, text)
+    assert ours == theirs
+
+
+_WORDS = (
+    "call",
+    "phone",
+    "to",
+    "the",
+    "ssn:",
+    "no:",
+    "me:",
+    "a",
+    "-",
+    ".",
+    ":",
+    "tel",
+    "\n",
+    "202-555-0147",
+    "536-22-8147",
+    "4111111111111111",
+    "number",
+    "be",
+    "card",
+    "x:y",
+    "it's",
+    "(",
+    ")",
+    "bob@example.com",
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    words=st.lists(st.sampled_from(_WORDS), max_size=60),
+    separators=st.lists(st.sampled_from([" ", "  ", "\n", "\t", ""]), min_size=60, max_size=60),
+)
+def test_same_scores_on_generated_texts(
+    detector: PresidioDetector, shipped_policies: Policies, words: list[str], separators: list[str]
+) -> None:
+    text = "".join(w + s for w, s in zip(words, separators, strict=False))
+    theirs, ours = _scores(detector, shipped_policies, text)
+    assert ours == theirs

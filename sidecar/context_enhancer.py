@@ -75,9 +75,11 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
         if not wanted:
             return raw_results
         windows = self._windows(text, sorted({result.start for result, _ in wanted}))
+        window_starts = [lo for lo, _, _ in windows]
         parts = self._colon_parts(text)
         for result, recognizer in wanted:
-            words = self._surrounding_words(text, windows, result.start, parts) + extra
+            window = windows[bisect.bisect_right(window_starts, result.start) - 1]
+            words = self._surrounding_words(text, window, result.start, parts) + extra
             supportive = self._find_supportive_word_in_context(
                 words, recognizer.context, self.context_matching_mode
             )
@@ -122,17 +124,12 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
         return frozenset(parts)
 
     def _surrounding_words(
-        self,
-        text: str,
-        windows: Sequence[tuple[int, int, _Tokens]],
-        start: int,
-        parts: frozenset[str],
+        self, text: str, window: tuple[int, int, _Tokens], start: int, parts: frozenset[str]
     ) -> list[str]:
-        """Upstream's context words for a match at `start`: from the token there, the
-        nearest `context_prefix_count` + 1 keywords backwards and
+        """Upstream's context words for a match at `start` (inside `window`): from the token
+        there, the nearest `context_prefix_count` + 1 keywords backwards and
         `context_suffix_count` + 1 forwards."""
-        which = bisect.bisect_right([lo for lo, _, _ in windows], start) - 1
-        lo, hi, tokens = windows[which]
+        lo, hi, tokens = window
         back, ahead = _BACK, _AHEAD
         while True:
             index = _token_at(tokens, start)

@@ -1,7 +1,8 @@
 """PII detection: the Detector protocol and its Presidio + spaCy implementation.
 
-With `recognizers.py` (Presidio's recognizers, corrected and added to) and
-`context_enhancer.py` the only module that imports presidio or spacy. It returns spans
+With the recognizer modules (`recognizers.py`: Presidio's recognizers, corrected and
+added to; `phones.py`, `pattern_windows.py`, `context_enhancer.py`) the only module that
+imports presidio, spacy or thinc. It returns spans
 (offsets into the original text), never strings, and never logs what it reads. spaCy
 pipelines are loaded once per (language, model) with only the named-entity recognizer;
 Presidio's pattern recognizers (checksum-validated: Luhn, IBAN mod-97, SSN rules, ...)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -87,13 +88,19 @@ async def test_a_free_worker_goes_to_the_oldest_work(shipped_policies: Policies)
     with ThreadPoolExecutor(4) as executor:
         screening = Screening(detector, executor)
         first = asyncio.create_task(screening.findings("first", policy))
-        await asyncio.sleep(0.1)
+        await _until(lambda: detector.seen == ["first"])
         newer = asyncio.create_task(screening.findings("newer", policy))
-        await asyncio.sleep(0.1)
         older = asyncio.create_task(
             screening.findings("older", policy, since=PrioritySlots.now() - 60)
         )
-        await asyncio.sleep(0.1)
+        await _until(lambda: len(detector.slots._waiting) == 2)  # both wait for the worker
         detector.release.set()
-        assert await asyncio.gather(first, newer, older) == [(), (), ()]
+        assert list(await asyncio.gather(first, newer, older)) == [(), (), ()]
     assert detector.seen == ["first", "older", "newer"]
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.01)

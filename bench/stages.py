@@ -23,7 +23,6 @@ for _name in ONE_THREAD:
 
 from bench import corpus  # noqa: E402 - after the thread settings above
 from governance.policy import load_policies_file  # noqa: E402
-from sidecar.deobfuscate import deobfuscate  # noqa: E402
 from sidecar.detection import PresidioDetector  # noqa: E402
 from sidecar.ner_regions import ner_regions  # noqa: E402
 
@@ -60,7 +59,7 @@ def measure(size_class: str) -> dict[str, float]:
     for _ in range(_PASSES):
         for text in texts:
             started = time.perf_counter()
-            view = deobfuscate(text, screen.deobfuscation)
+            view = detector.finisher.view(text, policy)
             timed("de-obfuscation view", started)
             found = []
             for stage, layer in (
@@ -71,8 +70,11 @@ def measure(size_class: str) -> dict[str, float]:
                 found.extend(layer.find(view.text) if layer is not None else [])
                 timed(stage, started)
             started = time.perf_counter()
-            regions = ner_regions(view.text, [(f.start, f.end) for f in found])
-            analyzer.nlp_engine.entities(view.text, "en", regions)
+            ner_regions(view.text, [(f.start, f.end) for f in found])
+            timed("NER model", started)
+            regions = detector.layers(text, policy).regions  # as above, whole-text rule too
+            started = time.perf_counter()
+            detector.model(view.text, policy, regions)
             artifacts = screen.no_artifacts
             timed("NER model", started)
             for recognizer in recognizers:

@@ -41,9 +41,18 @@ from sidecar.deobfuscate import DeobfuscationOptions, deobfuscate
 from sidecar.finding import Finding
 from sidecar.names import NameOptions, NameRecognizer
 from sidecar.ner_regions import ner_regions
+from sidecar.normalize import Normalized
 from sidecar.rules import PrecisionRules, plausible_ner
 
-__all__ = ["Detector", "Finding", "PresidioDetector", "merge_overlaps", "offline_tldextract"]
+__all__ = [
+    "Detector",
+    "Finding",
+    "Finisher",
+    "Layered",
+    "PresidioDetector",
+    "merge_overlaps",
+    "offline_tldextract",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -175,8 +184,6 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
         nlp = self.nlp[language]  # type: ignore[index]  # base declares None
         config = self.ner_model_configuration
         found = []
-        if sum(end - start for start, end in regions) >= 0.9 * len(text):
-            regions = [(0, len(text))]  # the model reads the whole text then, as one
         parts = nlp.pipe(text[start:end] for start, end in regions)
         for (start, _), part in zip(regions, parts, strict=True):
             for entity in part.ents:
@@ -197,8 +204,6 @@ class _Screen:
     """Everything one policy's detection uses, built once at start."""
 
     analyzer: Any
-    rules: PrecisionRules
-    deobfuscation: DeobfuscationOptions
     names: NameRecognizer | None
     addresses: AddressRecognizer | None
     ner_scope: str
@@ -251,6 +256,7 @@ class PresidioDetector:
                 context_aware_enhancer=LocalContextEnhancer(engines[key].nlp[detection.language]),
             )
             self._screens[name] = _screen(detection, analyzer)
+        self.finisher = Finisher(policies)
 
     @staticmethod
     def _registry(policy: Policy, nlp_engine: Any) -> Any:
@@ -286,9 +292,24 @@ class PresidioDetector:
     def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
         if not text.strip():
             return ()
+        layered = self.layers(text, policy)
+        found = [*layered.found, *self._patterns(layered.view.text, policy)]
+        return self.finisher.finish(layered.view, policy, found)
+
+    # `detect` in jobs, for worker processes to share one text (workers.py): `layers`
+    # and `patterns` need nothing from each other; `model` needs the regions `layers`
+    # found, and reads each region on its own, so the regions can be shared out too.
+    # `Finisher.finish` of the layers' findings, the model's (in region order) and the
+    # patterns' is exactly `detect`.
+
+    def layers(self, text: str, policy: Policy, *, share_above: int | None = None) -> Layered:
+        """The de-obfuscated view of `text` and the name and address layers' findings on
+        it, then the NER model's on the regions it must read; or, with `share_above`,
+        when there are two regions or more and they hold more than `share_above`
+        characters, those regions unread, for the caller to share out."""
         screen = self._screens[policy.name]
         detection = policy.detection
-        view = deobfuscate(text, screen.deobfuscation)
+        view = self.finisher.view(text, policy)
         found: list[Finding] = []
         for layer in (screen.names, screen.addresses):
             if layer is not None:
@@ -297,53 +318,109 @@ class PresidioDetector:
                 )
         # The NER model reads only what could be a name or a place that the layers
         # above did not find already (`ner_regions`): most of the cost of detection.
+        size = len(view.text)
         regions = (
             ner_regions(view.text, [(f.start, f.end) for f in found])
             if screen.ner_scope == "candidates"
-            else [(0, len(view.text))]
+            else [(0, size)]
         )
+        read = sum(end - start for start, end in regions)
+        if read >= 0.9 * size:
+            regions = [(0, size)]  # the model reads the whole text then, as one
+        if share_above is not None and len(regions) > 1 and read > share_above:
+            return Layered(view, found, regions)
+        return Layered(view, [*found, *self.model(view.text, policy, regions)], [])
+
+    def model(self, view: str, policy: Policy, regions: Sequence[tuple[int, int]]) -> list[Finding]:
+        """The NER model's findings in `regions` of the view, as the policy keeps them."""
+        screen = self._screens[policy.name]
+        detection = policy.detection
+        found: list[Finding] = []
         engine = screen.analyzer.nlp_engine
-        for finding in engine.entities(view.text, detection.language, regions):
+        for finding in engine.entities(view, detection.language, regions):
             if finding.entity not in screen.entities or finding.score < detection.score_threshold:
                 continue
             if finding.entity in _NER_CHECKED:
                 # The model's span cut to the name's line and past code ("Jane Doe\nDOB").
-                plausible = plausible_ner(view.text, finding)
+                plausible = plausible_ner(view, finding)
                 if plausible is not None:
                     found.append(plausible)
             else:
                 found.append(finding)
+        return found
+
+    def patterns(self, text: str, policy: Policy) -> list[Finding]:
+        """Presidio's pattern recognizers' findings on the de-obfuscated view of `text`."""
+        return self._patterns(self.finisher.view(text, policy).text, policy)
+
+    def _patterns(self, view: str, policy: Policy) -> list[Finding]:
+        screen = self._screens[policy.name]
+        detection = policy.detection
         results = screen.analyzer.analyze(
-            text=view.text,
+            text=view,
             language=detection.language,
             entities=list(detection.entities),
             score_threshold=detection.score_threshold,
             nlp_artifacts=screen.no_artifacts,
         )
-        found.extend(
+        return [
             Finding(str(r.entity_type), int(r.start), int(r.end), float(r.score)) for r in results
-        )
-        kept = screen.rules.apply(view.text, found)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class Layered:
+    """What `PresidioDetector.layers` found (offsets into `view.text`), and the regions
+    the NER model has yet to read."""
+
+    view: Normalized
+    found: list[Finding]
+    regions: list[tuple[int, int]]
+
+
+class Finisher:
+    """The ends of detection that need no model, per policy: the de-obfuscated view a
+    text is screened on, and the precision rules, mapping back to the original text and
+    merging of overlaps that finish it. The owner process finishes a text whose jobs
+    two workers shared (`workers.ProcessDetector`)."""
+
+    def __init__(self, policies: Policies) -> None:
+        self._steps = {
+            name: (_deobfuscation_options(policy.detection), PrecisionRules(policy.detection))
+            for name, policy in policies.policies.items()
+        }
+
+    def view(self, text: str, policy: Policy) -> Normalized:
+        return deobfuscate(text, self._steps[policy.name][0])
+
+    def finish(
+        self, view: Normalized, policy: Policy, found: Sequence[Finding]
+    ) -> tuple[Finding, ...]:
+        """`found` (offsets into `view`) through the precision rules, mapped back to
+        the original text, overlaps merged."""
+        kept = self._steps[policy.name][1].apply(view.text, list(found))
         return merge_overlaps(_to_original(kept, view.to_original))
+
+
+def _deobfuscation_options(detection: Detection) -> DeobfuscationOptions:
+    deobfuscation = detection.deobfuscation
+    return DeobfuscationOptions(
+        homoglyphs=deobfuscation.homoglyphs,
+        split_digits=deobfuscation.split_digits,
+        split_values=deobfuscation.split_values,
+        spelled_digits=deobfuscation.spelled_digits,
+        obfuscated_email=deobfuscation.obfuscated_email,
+        encoded=deobfuscation.encoded,
+        min_joined_digits=deobfuscation.min_joined_digits,
+    )
 
 
 def _screen(detection: Detection, analyzer: Any) -> _Screen:
     entities = set(detection.entities)
     names = detection.names
     addresses = detection.addresses
-    deobfuscation = detection.deobfuscation
     return _Screen(
         analyzer=analyzer,
-        rules=PrecisionRules(detection),
-        deobfuscation=DeobfuscationOptions(
-            homoglyphs=deobfuscation.homoglyphs,
-            split_digits=deobfuscation.split_digits,
-            split_values=deobfuscation.split_values,
-            spelled_digits=deobfuscation.spelled_digits,
-            obfuscated_email=deobfuscation.obfuscated_email,
-            encoded=deobfuscation.encoded,
-            min_joined_digits=deobfuscation.min_joined_digits,
-        ),
         names=(
             NameRecognizer(
                 NameOptions(

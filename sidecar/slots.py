@@ -53,6 +53,14 @@ class PrioritySlots:
                     heapq.heapify(self._waiting)
                     self._changed.notify_all()
 
+    def try_acquire(self) -> bool:
+        """Take a slot only if one is free and nobody is waiting for one; never waits."""
+        with self._changed:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return True
+            return False
+
     def release(self) -> None:
         with self._changed:
             if self._free == self._count:

@@ -15,24 +15,43 @@ any detector fault, and a new pool replaces it. So does one that runs far past i
 time budget: its pool is killed and replaced, so no runaway text keeps a worker. A fault
 inside a worker comes back as its exception type only: foreign exception text may quote
 the input.
+
+A text may also be shared by two idle workers (`ProcessDetector._shared`): one computes
+the de-obfuscated view, the name and address layers and the NER model, and sends the
+view back with its findings; the other runs the pattern recognizers. When the model has
+much to read, the first sends its regions back unread instead, and each worker reads
+half. The owner merges what they found. The view is request data like the text, and,
+like it, crosses only the pool's pipes.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 import time
-from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from governance.policy import Policies, Policy
 from sidecar.finding import Finding
 from sidecar.slots import PrioritySlots
 
-__all__ = ["ONE_THREAD", "RUNAWAY_GRACE_SECONDS", "DetectionWorkerError", "ProcessDetector"]
+if TYPE_CHECKING:
+    from sidecar.detection import Layered
+
+__all__ = [
+    "ONE_THREAD",
+    "RUNAWAY_GRACE_SECONDS",
+    "SPLIT_MIN_CHARS",
+    "DetectionWorkerError",
+    "ProcessDetector",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -40,6 +59,13 @@ _READY_TIMEOUT_SECONDS = 300.0
 _OWNER_POLL_SECONDS = 0.5
 # How far past a text's time budget a worker may run before its pool is replaced.
 RUNAWAY_GRACE_SECONDS = 5.0
+# Shorter texts are not worth two workers: the second pipe trip and view cost more than
+# the part they would take off the first.
+SPLIT_MIN_CHARS = 512
+# The NER model's regions are shared by two workers when they hold more characters than
+# this: below, the second pipe trip and the second call cost more than half of the model
+# saves (the model reads about 550 characters of a 2 KB text in 5 ms).
+_SHARE_MODEL_ABOVE = 2_000
 
 
 class DetectionWorkerError(RuntimeError):
@@ -76,14 +102,22 @@ def _load(policies: Policies, owner: int, ready: Any) -> None:
 
 def _watch_owner(owner: int) -> None:
     """Exit when the owner process is gone (killed, crashed): the pool's queues keep an
-    orphaned worker waiting forever otherwise, holding memory and its pipelines."""
+    orphaned worker waiting forever otherwise, holding memory and its pipelines.
 
-    def watch() -> None:
-        while os.getppid() == owner:
-            time.sleep(_OWNER_POLL_SECONDS)
-        os._exit(0)
+    A timer signal, not a thread: once a process has a second thread, glibc's malloc and
+    free take locks and atomics they skip in a single-threaded one, which made the NER
+    model a quarter slower in the workers. The handler runs on the main thread between
+    bytecodes, also while it waits on the pool's pipe (the read is retried after it)."""
 
-    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
+    def check(_signum: int, _frame: object) -> None:
+        if os.getppid() != owner:
+            os._exit(0)
+
+    signal.signal(signal.SIGALRM, check)
+    signal.setitimer(signal.ITIMER_REAL, _OWNER_POLL_SECONDS, _OWNER_POLL_SECONDS)
+    # Off before the interpreter restores default handlers on exit: SIGALRM's would
+    # kill the worker while it stops.
+    atexit.register(signal.setitimer, signal.ITIMER_REAL, 0)
 
 
 def _ready() -> int:
@@ -93,10 +127,16 @@ def _ready() -> int:
 
 
 def _detect(text: str, policy: Policy) -> tuple[Finding, ...]:
+    return _job("detect", text, policy)  # type: ignore[no-any-return]
+
+
+def _job(name: str, *args: Any, **options: Any) -> Any:
+    """One of the detector's jobs (`detect`, or a share of it: `layers`, `model`,
+    `patterns`), by name."""
     if _detector is None:
         raise DetectionWorkerError("worker used before it loaded")
     try:
-        return _detector.detect(text, policy)
+        return getattr(_detector, name)(*args, **options)
     except Exception as err:  # noqa: BLE001 - the type crosses the pipe, not the text
         raise DetectionWorkerError(type(err).__name__) from None
 
@@ -120,6 +160,10 @@ class ProcessDetector:
         # a text's time budget starts when a process is free for it (pipeline.Screening).
         self.slots = PrioritySlots(processes)
         self._pids: tuple[int, ...] = ()
+        # Not at module level: this module imports no numpy (bench.stages relies on it).
+        from sidecar.detection import Finisher
+
+        self._finisher = Finisher(policies)
         self._pool = self._start()
 
     @property
@@ -158,12 +202,62 @@ class ProcessDetector:
     def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
         """Raises DetectionWorkerError if the worker faults, dies, or runs past the
         text's budget plus RUNAWAY_GRACE_SECONDS (the caller has failed closed long
-        before; the workers are then replaced, so no runaway text holds one)."""
-        pool = self._pool
+        before; the workers are then replaced, so no runaway text holds one).
+
+        The caller holds one of `slots`. If another worker is idle and nobody waits for
+        it, a text of SPLIT_MIN_CHARS or more is screened by both (`_shared`): the same
+        findings, sooner, when there is a core to spare."""
         limit = policy.detection.budget_seconds(len(text)) + RUNAWAY_GRACE_SECONDS
+        pool = self._pool
+        if (
+            self._processes > 1
+            and len(text) >= SPLIT_MIN_CHARS
+            and text.strip()
+            and self.slots.try_acquire()
+        ):
+            try:
+                return self._outcome(pool, lambda: self._shared(pool, text, policy, limit))
+            finally:
+                self.slots.release()
+        return self._outcome(pool, lambda: pool.submit(_detect, text, policy).result(limit))
+
+    def _shared(
+        self, pool: ProcessPoolExecutor, text: str, policy: Policy, limit: float
+    ) -> tuple[Finding, ...]:
+        """`detect` as the detector's jobs on two workers: the layers and the model on
+        one and the pattern recognizers on the other, finished here. When the model's
+        regions hold more than _SHARE_MODEL_ABOVE characters, the layers' job returns
+        them unread, and they go out in two halves: the first to the worker the layers
+        freed, the second to whichever is free next. The layers' job sends the
+        de-obfuscated view back with its findings, so no process computes it twice."""
+        deadline = time.monotonic() + limit
+
+        def left() -> float:
+            return max(0.0, deadline - time.monotonic())
+
+        layers = pool.submit(_job, "layers", text, policy, share_above=_SHARE_MODEL_ABOVE)
+        patterns = pool.submit(_job, "patterns", text, policy)
+        jobs = [layers, patterns]
         try:
-            future: Future[tuple[Finding, ...]] = pool.submit(_detect, text, policy)
-            return future.result(timeout=limit)
+            layered: Layered = layers.result(left())
+            view = layered.view.text
+            jobs += [
+                pool.submit(_job, "model", view, policy, half) for half in _halves(layered.regions)
+            ]
+            found = list(layered.found)
+            for job in jobs[2:]:  # in region order, as `detect` has them
+                found.extend(job.result(left()))
+            found.extend(patterns.result(left()))
+            return self._finisher.finish(layered.view, policy, found)
+        finally:
+            for job in jobs:
+                job.cancel()  # one not started yet, after another failed
+
+    def _outcome(
+        self, pool: ProcessPoolExecutor, screen: Callable[[], tuple[Finding, ...]]
+    ) -> tuple[Finding, ...]:
+        try:
+            return screen()
         except DetectionWorkerError:
             raise  # the worker's own fault, as its type name
         except BrokenProcessPool:
@@ -194,3 +288,17 @@ class ProcessDetector:
         with self._lock:
             self._closed = True
             self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _halves(regions: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """`regions` cut in two runs of about equal length, in order."""
+    if len(regions) < 2:
+        return [regions] if regions else []
+    lengths = [end - start for start, end in regions]
+    total = sum(lengths)
+    read, cut, gap = 0, 1, total
+    for index, length in enumerate(lengths[:-1]):
+        read += length
+        if abs(2 * read - total) < gap:
+            cut, gap = index + 1, abs(2 * read - total)
+    return [regions[:cut], regions[cut:]]

@@ -94,6 +94,32 @@ def test_a_waiter_that_gives_up_takes_no_slot_and_lets_the_next_go() -> None:
     assert slots.acquire(0.0, never)  # the slot came back
 
 
+def test_try_acquire_takes_only_a_slot_nobody_waits_for() -> None:
+    slots = PrioritySlots(2)
+    never = threading.Event()
+    assert slots.try_acquire()  # free, nobody waiting
+    assert slots.acquire(0.0, never)
+    assert not slots.try_acquire()  # none free
+    got: list[float] = []
+    waiter = _waiter(slots, 1.0, got, never)
+    slots.release()  # the waiter takes it, and gives it back
+    waiter.join(timeout=5)
+    assert not waiter.is_alive()
+    assert got == [1.0]
+    blocked = PrioritySlots(1)
+    assert blocked.acquire(0.0, never)
+    waiting = _waiter(blocked, 1.0, got, never)
+    assert not blocked.try_acquire()  # a waiter is first in line for the next slot
+    blocked.release()
+    waiting.join(timeout=5)
+    assert got == [1.0, 1.0]
+    assert blocked.try_acquire()
+    blocked.release()
+    slots.release()  # the one still held: every slot was given back
+    with pytest.raises(ValueError, match="more often"):
+        slots.release()
+
+
 def test_releasing_more_than_acquired_is_an_error() -> None:
     slots = PrioritySlots(1)
     with pytest.raises(ValueError, match="more often"):

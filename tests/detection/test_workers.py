@@ -7,14 +7,19 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from bench import corpus
 from governance.policy import Policies, Policy, load_policies
 from sidecar import workers
 from sidecar.detection import PresidioDetector
@@ -43,6 +48,130 @@ def test_workers_find_what_the_server_process_finds(
     policy = shipped_policies.default
     for text in TEXTS:
         assert processes.detect(text, policy) == detector.detect(text, policy)
+
+
+@pytest.fixture(scope="module")
+def long_texts() -> list[str]:
+    """Benchmark-corpus texts long enough to be shared: 2 KB ones (the model reads its
+    regions in the layers' job) and 20 KB ones (two workers share the regions)."""
+    docs = corpus.generate(7, {"200B": 0, "2KB": 12, "20KB": 4, "100KB": 0})
+    return [doc.text for doc in docs]
+
+
+def test_a_text_shared_by_two_workers_gets_exactly_the_in_process_findings(
+    processes: ProcessDetector,
+    detector: PresidioDetector,
+    shipped_policies: Policies,
+    long_texts: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shared: list[int] = []
+    halved: list[int] = []
+    original_shared, original_halves = ProcessDetector._shared, workers._halves
+
+    def counted_shared(self: ProcessDetector, *args: Any) -> tuple[Finding, ...]:
+        shared.append(1)
+        return original_shared(self, *args)
+
+    def counted_halves(regions: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+        halves = original_halves(regions)
+        halved.append(len(halves))
+        return halves
+
+    monkeypatch.setattr(ProcessDetector, "_shared", counted_shared)
+    monkeypatch.setattr(workers, "_halves", counted_halves)
+    policy = shipped_policies.default
+    for text in long_texts:
+        assert processes.detect(text, policy) == detector.detect(text, policy)
+    # Every text was shared (no other caller held a worker); the long ones' regions too.
+    assert len(shared) == len(long_texts)
+    assert halved.count(2) >= 4
+
+
+def test_a_text_is_shared_only_when_a_second_worker_is_idle(
+    processes: ProcessDetector,
+    shipped_policies: Policies,
+    long_texts: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    shared: list[int] = []
+    original = ProcessDetector._shared
+
+    def counted(self: ProcessDetector, *args: Any) -> tuple[Finding, ...]:
+        shared.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(ProcessDetector, "_shared", counted)
+    policy = shipped_policies.default
+    never = threading.Event()
+    # The caller's slot and another caller's: no worker is idle.
+    assert processes.slots.acquire(0.0, never)
+    assert processes.slots.acquire(0.0, never)
+    try:
+        expected = processes.detect(long_texts[0], policy)
+    finally:
+        processes.slots.release()
+        processes.slots.release()
+    assert shared == []
+    short = "Mail jane@example.org or call +1 202 555 0147 about the order."
+    assert len(short) < workers.SPLIT_MIN_CHARS
+    processes.detect(short, policy)
+    assert shared == []  # too short to be worth a second worker
+    assert processes.detect(long_texts[0], policy) == expected
+    assert shared == [1]
+
+
+def test_a_fault_in_a_shared_job_comes_back_as_its_type_only(
+    processes: ProcessDetector, long_texts: list[str]
+) -> None:
+    renamed = (
+        SHIPPED_POLICIES.read_text()
+        .replace("default: chat", "default: chat_renamed")
+        .replace("  chat:", "  chat_renamed:")
+        .replace("extends: chat", "extends: chat_renamed")
+    )
+    other = load_policies(renamed, source="other.yaml")
+    with pytest.raises(DetectionWorkerError) as caught:
+        processes.detect(long_texts[-1], other.policies["chat_renamed"])
+    assert str(caught.value) == "KeyError"
+    assert processes.slots.try_acquire()  # the second worker's slot came back
+    processes.slots.release()
+
+
+def _regions(gaps_and_sizes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    regions, at = [], 0
+    for gap, size in gaps_and_sizes:
+        regions.append((at + gap, at + gap + size))
+        at += gap + size
+    return regions
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(1, 400)), max_size=30).map(_regions))
+def test_halves_cut_regions_in_order_into_the_two_most_even_runs(
+    regions: list[tuple[int, int]],
+) -> None:
+    halves = workers._halves(regions)
+    assert [region for half in halves for region in half] == regions
+    if len(regions) < 2:
+        assert len(halves) == (1 if regions else 0)
+        return
+    assert len(halves) == 2
+    assert halves[0]
+    assert halves[1]
+
+    def gap(cut: int) -> int:
+        lengths = [end - start for start, end in regions]
+        return abs(sum(lengths[:cut]) - sum(lengths[cut:]))
+
+    assert gap(len(halves[0])) == min(gap(cut) for cut in range(1, len(regions)))
+
+
+def test_a_worker_process_runs_one_thread(processes: ProcessDetector) -> None:
+    # A second thread in a worker (as the owner watch once was) makes glibc's malloc
+    # take locks it skips in a single-threaded process: the NER model ran a quarter
+    # slower. The owner is watched by a timer signal instead.
+    for pid in processes.pids():
+        assert len(os.listdir(f"/proc/{pid}/task")) == 1
 
 
 def test_every_worker_serves(processes: ProcessDetector, shipped_policies: Policies) -> None:

@@ -67,10 +67,13 @@ TEXT = (
     "or zq9.canary&#64;example&#46;org, phone two zero two five five five zero one eight "
     "three, ask Rosal\u0456nd Pemberton."
 )
-# A long text (19 KB), the canaries at both ends.
-LONG_TEXT = "\n\n".join(
-    [TEXT, *["The rollout checklist covers caches, retries and the build pipeline."] * 260, TEXT]
+# A long text (20 KB), the canaries at both ends and in the middle. Its place names give
+# the NER model 16 KB of regions to read: enough for two idle workers to share them.
+_FILLER = (
+    "The rollout checklist from Quarry Lane and Morrow Heights covers caches, retries and "
+    "the build pipeline."
 )
+LONG_TEXT = "\n\n".join([TEXT, *[_FILLER] * 90, TEXT, *[_FILLER] * 90, TEXT])
 SUBJECT = "subject-zq7-canary-42"
 CANARY_BYTES = (CANARIES[0].encode() * 3)[:32]  # sent where a leaf hash belongs
 

@@ -63,9 +63,10 @@ RUNAWAY_GRACE_SECONDS = 5.0
 # the part they would take off the first.
 SPLIT_MIN_CHARS = 512
 # The NER model's regions are shared by two workers when they hold more characters than
-# this: below, the second pipe trip and the second call cost more than half of the model
-# saves (the model reads about 550 characters of a 2 KB text in 5 ms).
-_SHARE_MODEL_ABOVE = 2_000
+# this. Below, the second trip through the pipe and the second call to the model cost
+# more than the half of the model they save (measured on the bench corpus's 2 KB texts,
+# whose regions hold 100 to 900 characters: the model reads 800 in about 8 ms).
+_SHARE_MODEL_ABOVE = 800
 
 
 class DetectionWorkerError(RuntimeError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import signal
@@ -166,12 +167,24 @@ def test_halves_cut_regions_in_order_into_the_two_most_even_runs(
     assert gap(len(halves[0])) == min(gap(cut) for cut in range(1, len(regions)))
 
 
-def test_a_worker_process_runs_one_thread(processes: ProcessDetector) -> None:
-    # A second thread in a worker (as the owner watch once was) makes glibc's malloc
-    # take locks it skips in a single-threaded process: the NER model ran a quarter
-    # slower. The owner is watched by a timer signal instead.
+def _single_threaded() -> bool | None:
+    """glibc's own flag (2.32 and later): false for good once a second thread started."""
+    try:
+        flag = ctypes.c_char.in_dll(ctypes.CDLL(None), "__libc_single_threaded")
+    except (OSError, ValueError):
+        return None
+    return flag.value == b"\x01"
+
+
+def test_a_worker_process_never_starts_a_second_thread(processes: ProcessDetector) -> None:
+    # Once a process has started a second thread, glibc's malloc and free take the locks
+    # they skip in a single-threaded one, even after that thread ended: the NER model ran
+    # a quarter slower in the workers while a thread watched for the owner's exit. The
+    # owner is watched by a timer signal instead.
     for pid in processes.pids():
         assert len(os.listdir(f"/proc/{pid}/task")) == 1
+    flags = {processes._pool.submit(_single_threaded).result(timeout=60) for _ in range(4)}
+    assert flags <= {True, None}
 
 
 def test_every_worker_serves(processes: ProcessDetector, shipped_policies: Policies) -> None:

@@ -27,6 +27,7 @@ Rules:
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -446,6 +447,20 @@ def _lower_trie(words: Iterable[str]) -> str:
 _ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 # For a `re` anchor: any character the regex module's \d may match (any script's digits).
 _ANY_DIGIT = r"[0-9\x80-\U0010ffff]"
+
+
+def _word_char(char: str) -> bool:
+    return char.isalnum() or char == "_" or unicodedata.category(char)[0] == "M"
+
+
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """[start, end) of `text` narrowed so that it cuts no word at either end: a window
+    cut mid-word would make a partial word look like a whole one ("Hauptstra")."""
+    while start < end and start > 0 and _word_char(text[start - 1]) and _word_char(text[start]):
+        start += 1
+    while start < end < len(text) and _word_char(text[end - 1]) and _word_char(text[end]):
+        end -= 1
+    return start, end
 
 
 def _lowered(text: str) -> str | None:
@@ -1065,10 +1080,10 @@ class AddressRecognizer:
 
     def _inside_proper_noun(self, text: str, start: int, end: int) -> bool:
         """A capitalised word right before or after ("Maria Garcia", "Paris Hilton")."""
-        before = regex.search(
-            r"(\p{Lu}[\p{L}\p{M}'\u2019\-]*)[ \t]$", text[max(0, start - 40) : start]
-        )
-        after = regex.match(r"[ \t](\p{Lu}[\p{L}\p{M}]*)", text[end : end + 40])
+        lo, _ = _whole_words(text, max(0, start - 40), start)
+        _, hi = _whole_words(text, end, min(len(text), end + 40))
+        before = regex.search(r"(\p{Lu}[\p{L}\p{M}'\u2019\-]*)[ \t]$", text[lo:start])
+        after = regex.match(r"[ \t](\p{Lu}[\p{L}\p{M}]*)", text[end:hi])
         if before is not None and before.group(1).lower() not in CITY_REJECT:
             return True
         return after is not None and after.group(1).lower() not in CITY_REJECT
@@ -1136,8 +1151,9 @@ class AddressRecognizer:
                 compact = " " not in m.group("pc") and "\t" not in m.group("pc")
                 if compact and not self._near_street(streets, s, text):
                     continue
-                before = text[max(0, s - 40) : s]
-                after = text[e : e + 40]
+                lo, _ = _whole_words(text, max(0, s - 40), s)
+                _, hi = _whole_words(text, e, min(len(text), e + 40))
+                before, after = text[lo:s], text[e:hi]
                 cb = regex.search(rf"(?P<city>{_CITY_SEQ}),?[ \t]+$", before)
                 ca = regex.match(rf"[ \t]*,?[ \t]*(?P<city>{_CITY_SEQ}){_E}", after)
                 near = self._near_street(streets, s, text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sidecar import gazetteers
@@ -235,6 +235,9 @@ _ALPHABET = st.sampled_from(list("abcdefXYZ 0123456789.,:-_#\nß"))
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.one_of(_PARTS, st.text(_ALPHABET, max_size=6)), max_size=25))
+# A UK postcode's city window once ended 40 characters on, inside a word: "Hauptstra".
+@example(parts=["SW1A 1AA", "Baker", "Hauptstraße", "Hauptstraße", "Hauptstraße"])
+@example(parts=["Rosenthalerstraßenmeisterei", "Nordwestbahnhofsviertel", "Leeds", "LS1 4AP"])
 def test_spans_well_formed(recognizer: AddressRecognizer, parts: list[str]) -> None:
     text = " ".join(parts)
     previous_end = -1

@@ -40,6 +40,10 @@ class Normalized:
     def identity(self) -> bool:
         return not self.starts
 
+    def __reduce__(self) -> tuple[type[Normalized], tuple[str, tuple[int, ...], tuple[int, ...]]]:
+        # As its fields (see Finding.__reduce__): a detection worker sends views back.
+        return (Normalized, (self.text, self.starts, self.ends))
+
     def to_original(self, start: int, end: int) -> tuple[int, int]:
         """Map a span [start, end) of the copy to the original text's code points."""
         if self.identity:

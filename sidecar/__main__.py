@@ -108,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _serve(args: argparse.Namespace, *, ledger: bool) -> int:
     from sidecar.detection import Detector, PresidioDetector
+    from sidecar.heap import settle_heap
     from sidecar.server import Sidecar
     from sidecar.workers import ProcessDetector
 
@@ -149,6 +150,7 @@ async def _serve(args: argparse.Namespace, *, ledger: bool) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
     port = await sidecar.start(args.listen)
+    settle_heap()  # the server's own start-up objects (detector, policies, gRPC, ORM)
     print(f"sidecar listening on port {port}", flush=True)
     await stopping.wait()
     _log.info("shutting down (grace %.1fs)", args.grace)

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from governance.policy import Policies, Policy
 from sidecar.finding import Finding
+from sidecar.heap import settle_heap
 from sidecar.slots import PrioritySlots
 
 if TYPE_CHECKING:
@@ -99,6 +100,7 @@ def _load(policies: Policies, owner: int, ready: Any) -> None:
     _watch_owner(owner)
     _ready_barrier = ready
     _detector = PresidioDetector(policies)
+    settle_heap()
 
 
 def _watch_owner(owner: int) -> None:

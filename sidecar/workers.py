@@ -1,18 +1,21 @@
 """Detection in worker processes, so screening uses every core.
 
 Detection is CPU-bound Python (spaCy, regular expressions, rules) and holds the GIL, so
-threads in one process share one core. `ProcessDetector` runs `PresidioDetector` in a
-pool of worker processes instead. The gRPC server, the inference contexts, redaction
-and the placeholder mappings stay in the owner process: a worker gets one text and a
-policy name, returns findings (offsets only) and keeps nothing, so a context's raw data
-still lives, and is wiped, in exactly one place. Texts go to workers over a pipe, never
-through a file.
+threads in one process share one core. `ProcessDetector` runs `PresidioDetector` in
+worker processes instead. The gRPC server, the inference contexts, redaction and the
+placeholder mappings stay in the owner process: a worker gets one text (or one share of
+a text's work) and a policy, returns findings (offsets only) and keeps nothing, so a
+context's raw data still lives, and is wiped, in exactly one place. Texts go to workers
+over a pipe, never through a file.
 
-Workers are spawned (not forked: the owner runs gRPC and other threads) and each loads
-its own pipelines at start; `ProcessDetector` waits until every one has. A worker that
-dies (killed, out of memory) breaks the pool: the detections in flight fail closed like
-any detector fault, and a new pool replaces it. So does one that runs far past its text's
-time budget: its pool is killed and replaced, so no runaway text keeps a worker. A fault
+Each worker is a spawned process (not forked: the owner runs gRPC and other threads)
+with a pipe of its own, and loads its own pipelines at start; `ProcessDetector` waits
+until every one has. The thread that needs a text screened takes an idle worker, writes
+the call to its pipe and reads the answer from it: no pool threads in between (those of
+concurrent.futures' process pool cost two thread hand-offs, about half a millisecond,
+each way). A worker that dies (killed, out of memory) fails the detection it was running
+closed, like any detector fault, and a new one replaces it. So does one that runs far
+past its text's time budget: it is killed, so no runaway text keeps a worker. A fault
 inside a worker comes back as its exception type only: foreign exception text may quote
 the input.
 
@@ -21,21 +24,23 @@ the de-obfuscated view, the name and address layers and the NER model, and sends
 view back with its findings; the other runs the pattern recognizers. When the model has
 much to read, the first sends its regions back unread instead, and each worker reads
 half. The owner merges what they found. The view is request data like the text, and,
-like it, crosses only the pool's pipes.
+like it, crosses only the workers' pipes.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import CancelledError, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
 
 from governance.policy import Policies, Policy
@@ -58,16 +63,17 @@ _log = logging.getLogger(__name__)
 
 _READY_TIMEOUT_SECONDS = 300.0
 _OWNER_POLL_SECONDS = 0.5
-# How far past a text's time budget a worker may run before its pool is replaced.
+# How far past a text's time budget a worker may run before it is killed and replaced.
 RUNAWAY_GRACE_SECONDS = 5.0
 # Shorter texts are not worth two workers: the second pipe trip and view cost more than
 # the part they would take off the first.
 SPLIT_MIN_CHARS = 512
 # The NER model's regions are shared by two workers when they hold more characters than
-# this. Below, the second trip through the pipe and the second call to the model cost
-# more than the half of the model they save (measured on the bench corpus's 2 KB texts,
-# whose regions hold 100 to 900 characters: the model reads 800 in about 8 ms).
-_SHARE_MODEL_ABOVE = 800
+# this. Below, the second call to the model and its trip through the pipe cost more than
+# the half of the model they save. Measured on the bench corpus's 2 KB texts, whose
+# regions hold 100 to 900 characters: from about 550 (some 5 ms of the model) halves
+# finish the slowest texts sooner (at most 12.9 ms per text, against 14.6 with 800).
+_SHARE_MODEL_ABOVE = 550
 
 
 class DetectionWorkerError(RuntimeError):
@@ -78,7 +84,6 @@ class DetectionWorkerError(RuntimeError):
 # -- in the worker process -------------------------------------------------------------
 
 _detector = None  # the worker's PresidioDetector, built by _load
-_ready_barrier: Any = None  # all workers of a pool meet here once loaded
 
 
 # Each worker is one of several processes on as many cores: a BLAS thread pool per
@@ -86,8 +91,8 @@ _ready_barrier: Any = None  # all workers of a pool meet here once loaded
 ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS")
 
 
-def _load(policies: Policies, owner: int, ready: Any) -> None:
-    global _detector, _ready_barrier
+def _load(policies: Policies, owner: int) -> None:
+    global _detector
     from sidecar.hardening import disable_core_dumps
 
     # Request text passes through workers too: no core dump may hold it. The core limit
@@ -98,19 +103,18 @@ def _load(policies: Policies, owner: int, ready: Any) -> None:
     from sidecar.detection import PresidioDetector
 
     _watch_owner(owner)
-    _ready_barrier = ready
     _detector = PresidioDetector(policies)
     settle_heap()
 
 
 def _watch_owner(owner: int) -> None:
-    """Exit when the owner process is gone (killed, crashed): the pool's queues keep an
-    orphaned worker waiting forever otherwise, holding memory and its pipelines.
+    """Exit when the owner process is gone (killed, crashed): an orphaned worker would
+    otherwise wait on its pipe forever, holding memory and its pipelines.
 
     A timer signal, not a thread: once a process has a second thread, glibc's malloc and
     free take locks and atomics they skip in a single-threaded one, which made the NER
     model a quarter slower in the workers. The handler runs on the main thread between
-    bytecodes, also while it waits on the pool's pipe (the read is retried after it)."""
+    bytecodes, also while it waits on its pipe (the read is retried after it)."""
 
     def check(_signum: int, _frame: object) -> None:
         if os.getppid() != owner:
@@ -123,10 +127,31 @@ def _watch_owner(owner: int) -> None:
     atexit.register(signal.setitimer, signal.ITIMER_REAL, 0)
 
 
-def _ready() -> int:
-    # Every worker takes one start-up probe: each waits here until all have loaded.
-    _ready_barrier.wait(timeout=_READY_TIMEOUT_SECONDS)
-    return os.getpid()
+def _serve(connection: Connection, policies: Policies, owner: int) -> None:
+    """A worker's life: load, say so (its pid), then answer calls until told to stop or
+    the pipe closes. A call is (function, args, options); the answer (True, result) or
+    (False, what failed: an exception type name or a fixed phrase)."""
+    try:
+        _load(policies, owner)
+    except Exception as err:  # noqa: BLE001 - the type crosses the pipe, not the text
+        connection.send((False, type(err).__name__))
+        return
+    connection.send((True, os.getpid()))
+    while True:
+        try:
+            call = connection.recv()
+        except (EOFError, OSError):
+            return  # the owner closed its end
+        if call is None:
+            return
+        function, args, options = call
+        try:
+            reply: tuple[bool, Any] = (True, function(*args, **options))
+        except DetectionWorkerError as err:
+            reply = (False, str(err))
+        except Exception as err:  # noqa: BLE001 - the type crosses the pipe, not the text
+            reply = (False, type(err).__name__)
+        connection.send(reply)
 
 
 def _detect(text: str, policy: Policy) -> tuple[Finding, ...]:
@@ -147,6 +172,63 @@ def _job(name: str, *args: Any, **options: Any) -> Any:
 # -- in the owner process --------------------------------------------------------------
 
 
+class _Worker:
+    """A worker process and the owner's end of its pipe. One thread at a time uses it:
+    the one that took it from the idle workers."""
+
+    __slots__ = ("connection", "process")
+
+    def __init__(self, process: BaseProcess, connection: Connection) -> None:
+        self.process = process
+        self.connection = connection
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid or 0
+
+    def stop(self) -> None:
+        """Ask it to exit (it does once its current call, if any, is answered)."""
+        with contextlib.suppress(OSError, ValueError):  # gone already
+            self.connection.send(None)
+        self.connection.close()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(timeout=5)
+        self.connection.close()
+
+
+def _spawn(policies: Policies, count: int) -> list[_Worker]:
+    """`count` new workers, each loaded. Raises DetectionWorkerError if any cannot
+    start (the others are stopped)."""
+    context = multiprocessing.get_context("spawn")
+    workers: list[_Worker] = []
+    try:
+        for _ in range(count):
+            mine, theirs = context.Pipe()
+            # The owner's pid from here: a worker that read its parent itself, after the
+            # owner had died, would watch pid 1 forever.
+            process = context.Process(
+                target=_serve, args=(theirs, policies, os.getpid()), daemon=True
+            )
+            process.start()
+            theirs.close()
+            workers.append(_Worker(process, mine))
+        deadline = time.monotonic() + _READY_TIMEOUT_SECONDS
+        for worker in workers:
+            if not worker.connection.poll(max(0.0, deadline - time.monotonic())):
+                raise TimeoutError
+            loaded, what = worker.connection.recv()
+            if not loaded:
+                raise DetectionWorkerError(what)
+    except Exception as err:  # noqa: BLE001 - any start-up fault: no workers
+        for worker in workers:
+            worker.kill()
+        cause = str(err) if isinstance(err, DetectionWorkerError) else type(err).__name__
+        raise DetectionWorkerError(f"detection workers did not start ({cause})") from None
+    return workers
+
+
 class ProcessDetector:
     """The Detector protocol, served by `processes` worker processes."""
 
@@ -159,15 +241,19 @@ class ProcessDetector:
         self._processes = processes
         self._lock = threading.Lock()
         self._closed = False
+        self._missing = 0  # workers lost whose replacement did not start (yet)
         # One per worker process: the server takes one before it hands a text over, so
         # a text's time budget starts when a process is free for it (pipeline.Screening).
         self.slots = PrioritySlots(processes)
-        self._pids: tuple[int, ...] = ()
         # Not at module level: this module imports no numpy (bench.stages relies on it).
         from sidecar.detection import Finisher
 
         self._finisher = Finisher(policies)
-        self._pool = self._start()
+        self._workers = _spawn(policies, processes)
+        self._idle: queue.SimpleQueue[_Worker | None] = queue.SimpleQueue()
+        for worker in self._workers:
+            self._idle.put(worker)
+        _log.info("detection workers ready: %d processes", processes)
 
     @property
     def processes(self) -> int:
@@ -175,43 +261,20 @@ class ProcessDetector:
 
     def pids(self) -> tuple[int, ...]:
         """The worker processes' ids (for resident-memory reports)."""
-        return self._pids
-
-    def _start(self) -> ProcessPoolExecutor:
-        context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(
-            max_workers=self._processes,
-            mp_context=context,
-            initializer=_load,
-            # The owner's pid from here: a worker that read its parent itself, after the
-            # owner had died, would watch pid 1 forever.
-            initargs=(self._policies, os.getpid(), context.Barrier(self._processes)),
-        )
-        probes = [pool.submit(_ready) for _ in range(self._processes)]
-        pids: set[int] = set()
-        try:
-            deadline = time.monotonic() + _READY_TIMEOUT_SECONDS
-            for probe in probes:
-                pids.add(probe.result(timeout=max(0.0, deadline - time.monotonic())))
-        except Exception as err:  # noqa: BLE001 - any start-up fault: no workers
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise DetectionWorkerError(
-                f"detection workers did not start ({type(err).__name__})"
-            ) from None
-        self._pids = tuple(sorted(pids))
-        _log.info("detection workers ready: %d processes", len(pids))
-        return pool
+        with self._lock:
+            return tuple(sorted(worker.pid for worker in self._workers))
 
     def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
         """Raises DetectionWorkerError if the worker faults, dies, or runs past the
         text's budget plus RUNAWAY_GRACE_SECONDS (the caller has failed closed long
-        before; the workers are then replaced, so no runaway text holds one).
+        before; the worker is then killed and replaced, so no runaway text holds one).
 
         The caller holds one of `slots`. If another worker is idle and nobody waits for
         it, a text of SPLIT_MIN_CHARS or more is screened by both (`_shared`): the same
         findings, sooner, when there is a core to spare."""
         limit = policy.detection.budget_seconds(len(text)) + RUNAWAY_GRACE_SECONDS
-        pool = self._pool
+        deadline = time.monotonic() + limit
+        worker = self._take()
         if (
             self._processes > 1
             and len(text) >= SPLIT_MIN_CHARS
@@ -219,78 +282,188 @@ class ProcessDetector:
             and self.slots.try_acquire()
         ):
             try:
-                return self._outcome(pool, lambda: self._shared(pool, text, policy, limit))
+                other = self._take_idle()
+                if other is not None:
+                    return self._shared(worker, other, text, policy, deadline)
             finally:
                 self.slots.release()
-        return self._outcome(pool, lambda: pool.submit(_detect, text, policy).result(limit))
+        return self._ask(worker, deadline, _detect, text, policy)  # type: ignore[no-any-return]
+
+    def each(self, function: Callable[[], Any]) -> list[Any]:
+        """`function()` run on every worker, in turn (checks of the workers themselves);
+        waits until each is idle."""
+        with self._lock:
+            count = len(self._workers)
+        taken = [self._take() for _ in range(count)]
+        deadline = time.monotonic() + 60.0
+        results = []
+        try:
+            while taken:
+                results.append(self._ask(taken.pop(), deadline, function))
+        finally:
+            for worker in taken:
+                self._give(worker)
+        return results
 
     def _shared(
-        self, pool: ProcessPoolExecutor, text: str, policy: Policy, limit: float
+        self, first: _Worker, second: _Worker, text: str, policy: Policy, deadline: float
     ) -> tuple[Finding, ...]:
         """`detect` as the detector's jobs on two workers: the layers and the model on
-        one and the pattern recognizers on the other, finished here. When the model's
+        `first` and the pattern recognizers on `second`, finished here. When the model's
         regions hold more than _SHARE_MODEL_ABOVE characters, the layers' job returns
-        them unread, and they go out in two halves: the first to the worker the layers
-        freed, the second to whichever is free next. The layers' job sends the
-        de-obfuscated view back with its findings, so no process computes it twice."""
-        deadline = time.monotonic() + limit
+        them unread, and they go out in two halves, each to the next worker free. The
+        layers' job sends the de-obfuscated view back with its findings, so no process
+        computes it twice."""
+        busy: dict[_Worker, str] = {}
+        spare: list[_Worker] = []  # free, kept until the layers tell whether halves come
+        results: dict[str, Any] = {}
+        todo: list[tuple[str, list[tuple[int, int]]]] = []
+        layered: Layered | None = None
 
-        def left() -> float:
-            return max(0.0, deadline - time.monotonic())
+        def start(worker: _Worker, label: str, *args: Any, **options: Any) -> None:
+            self._send(worker, _job, *args, **options)
+            busy[worker] = label
 
-        layers = pool.submit(_job, "layers", text, policy, share_above=_SHARE_MODEL_ABOVE)
-        patterns = pool.submit(_job, "patterns", text, policy)
-        jobs = [layers, patterns]
         try:
-            layered: Layered = layers.result(left())
-            view = layered.view.text
-            jobs += [
-                pool.submit(_job, "model", view, policy, half) for half in _halves(layered.regions)
-            ]
+            start(first, "layers", "layers", text, policy, share_above=_SHARE_MODEL_ABOVE)
+            start(second, "patterns", "patterns", text, policy)
+            while busy:
+                ready = wait([w.connection for w in busy], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    raise TimeoutError
+                for worker in [w for w in busy if w.connection in ready]:
+                    label = busy.pop(worker)
+                    results[label] = self._receive(worker, deadline)
+                    if label == "layers":
+                        layered = results["layers"]
+                        halves = _halves(layered.regions)
+                        todo = [(f"model{i}", half) for i, half in enumerate(halves)]
+                    spare.append(worker)
+                    while todo and spare and layered is not None:
+                        label, half = todo.pop(0)
+                        start(spare.pop(), label, "model", layered.view.text, policy, half)
+                    if layered is not None:
+                        while spare:
+                            self._give(spare.pop())
+            assert layered is not None  # noqa: S101 - the loop ends after the layers' answer
             found = list(layered.found)
-            for job in jobs[2:]:  # in region order, as `detect` has them
-                found.extend(job.result(left()))
-            found.extend(patterns.result(left()))
+            for index in range(2):  # in region order, as `detect` has them
+                found.extend(results.get(f"model{index}", ()))
+            found.extend(results["patterns"])
             return self._finisher.finish(layered.view, policy, found)
-        finally:
-            for job in jobs:
-                job.cancel()  # one not started yet, after another failed
-
-    def _outcome(
-        self, pool: ProcessPoolExecutor, screen: Callable[[], tuple[Finding, ...]]
-    ) -> tuple[Finding, ...]:
-        try:
-            return screen()
-        except DetectionWorkerError:
-            raise  # the worker's own fault, as its type name
-        except BrokenProcessPool:
-            self._replace(pool, "a detection worker died")
-            raise DetectionWorkerError("detection worker lost") from None
         except TimeoutError:
-            self._replace(pool, "a detection ran far past its budget", kill=True)
+            for worker in list(busy):
+                del busy[worker]
+                self._lose(worker, "a detection ran far past its budget")
             raise DetectionWorkerError("detection worker stopped: past its budget") from None
-        except (CancelledError, RuntimeError):  # after the two above: they are RuntimeErrors
-            # The pool was replaced or closed with this text still queued on it: fail
-            # closed like any worker fault, never as a cancelled call.
-            raise DetectionWorkerError("detection workers replaced or stopped") from None
+        finally:
+            # After a fault: a worker still on a job has its answer read (and dropped)
+            # before it serves again, or is replaced.
+            for worker in list(busy):
+                try:
+                    self._receive(worker, deadline)
+                    self._give(worker)
+                except DetectionWorkerError:
+                    pass
+            for worker in spare:
+                self._give(worker)
 
-    def _replace(self, old: ProcessPoolExecutor, why: str, *, kill: bool = False) -> None:
+    def _ask(self, worker: _Worker, deadline: float, function: Any, *args: Any) -> Any:
+        self._send(worker, function, *args)
+        result = self._receive(worker, deadline)
+        self._give(worker)
+        return result
+
+    def _send(self, worker: _Worker, function: Any, *args: Any, **options: Any) -> None:
+        try:
+            worker.connection.send((function, args, options))
+        except (OSError, ValueError):
+            self._lose(worker, "a detection worker died")
+            raise DetectionWorkerError("detection worker lost") from None
+
+    def _receive(self, worker: _Worker, deadline: float) -> Any:
+        """The worker's answer to its call. The caller gives the worker back after (a
+        worker that died or ran past `deadline` is replaced instead: not given back)."""
+        try:
+            if not worker.connection.poll(max(0.0, deadline - time.monotonic())):
+                self._lose(worker, "a detection ran far past its budget")
+                raise DetectionWorkerError("detection worker stopped: past its budget")
+            ok, value = worker.connection.recv()
+        except (EOFError, OSError):
+            self._lose(worker, "a detection worker died")
+            raise DetectionWorkerError("detection worker lost") from None
+        if not ok:
+            self._give(worker)  # the job failed; the worker is fine
+            raise DetectionWorkerError(value)
+        return value
+
+    def _take(self) -> _Worker:
+        """An idle worker, waiting for one if need be."""
+        if self._missing:
+            self._restore()
+        worker = self._idle.get()
+        if worker is None:  # closed: the next waiter must see it too
+            self._idle.put(None)
+            raise DetectionWorkerError("detection workers replaced or stopped")
+        return worker
+
+    def _take_idle(self) -> _Worker | None:
+        try:
+            worker = self._idle.get_nowait()
+        except queue.Empty:
+            return None
+        if worker is None:
+            self._idle.put(None)
+        return worker
+
+    def _give(self, worker: _Worker) -> None:
+        if self._closed:
+            worker.stop()
+        else:
+            self._idle.put(worker)
+
+    def _lose(self, worker: _Worker, why: str) -> None:
+        """Kill a worker that died or ran away, and start its replacement."""
         with self._lock:
-            if self._pool is not old or self._closed:
-                return  # another caller replaced it already, or the server is stopping
-            _log.warning("%s; starting new detection workers", why)
-            if kill:
-                # The pool cannot stop a running task: its processes are killed, which
-                # fails the other detections in flight on them (closed, as any fault).
-                for process in list(getattr(old, "_processes", {}).values()):
-                    process.kill()
-            old.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._start()
+            if worker not in self._workers:
+                return
+            self._workers.remove(worker)
+            self._missing += 1
+            closed = self._closed
+        worker.kill()
+        if not closed:
+            _log.warning("%s; starting a new detection worker", why)
+            try:
+                self._restore()
+            except DetectionWorkerError:
+                _log.error("a new detection worker did not start; the next text tries again")
+
+    def _restore(self) -> None:
+        """Start the workers that are missing. Raises DetectionWorkerError if they do
+        not start (the next caller tries again)."""
+        with self._lock:
+            missing, self._missing = self._missing, 0
+        if not missing:
+            return
+        try:
+            fresh = _spawn(self._policies, missing)
+        except DetectionWorkerError:
+            with self._lock:
+                self._missing += missing
+            raise
+        with self._lock:
+            self._workers.extend(fresh)
+        for worker in fresh:
+            self._give(worker)
 
     def close(self) -> None:
+        """Stop the workers: idle ones now, busy ones once their call is answered. A
+        text still waiting for a worker, or sent after, fails closed."""
         with self._lock:
             self._closed = True
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        while (worker := self._take_idle()) is not None:
+            worker.stop()
+        self._idle.put(None)
 
 
 def _halves(regions: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:

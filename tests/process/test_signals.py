@@ -17,8 +17,9 @@ EMAIL = "zq7.canary@example.org"
 _UNIT = (
     f"Please write to {EMAIL} or call +1 202 555 0147 about invoice 77, see https://example.com/x. "
 )
-# Large enough to still be in flight when SIGTERM comes, small enough to finish in grace.
-LARGE_TEXT = (_UNIT * (80_000 // len(_UNIT) + 1))[:80_000]
+# Large enough to still be in flight when SIGTERM comes (two idle workers share a text:
+# 80 KB once took over half a second, now less), small enough to finish in grace.
+LARGE_TEXT = (_UNIT * (300_000 // len(_UNIT) + 1))[:300_000]
 WIPED_ONE = "sidecar stopped; wiped 1 inference contexts"
 EXIT_WITHIN_SECONDS = 10.0  # default --grace; the in-flight call itself ends in ~2 s
 

@@ -171,6 +171,24 @@ def test_a_worker_process_never_starts_a_second_thread(processes: ProcessDetecto
     assert set(flags) <= {True, None}
 
 
+def _affinity() -> list[int]:
+    return sorted(os.sched_getaffinity(0))
+
+
+def test_each_worker_has_a_cpu_of_its_own_when_there_are_enough(
+    processes: ProcessDetector,
+) -> None:
+    allowed = sorted(os.sched_getaffinity(0))
+    assert workers._cpus(1) == [None]
+    assert workers._cpus(len(allowed) + 1) == [None] * (len(allowed) + 1)
+    if len(allowed) < 2:
+        pytest.skip("one CPU: workers are not pinned")
+    assert workers._cpus(2) == allowed[-2:]
+    cpus = processes.each(_affinity)
+    assert all(len(cpu) == 1 for cpu in cpus)
+    assert sorted(cpu[0] for cpu in cpus) == allowed[-2:]
+
+
 def test_every_worker_serves(processes: ProcessDetector, shipped_policies: Policies) -> None:
     assert len(processes.pids()) == 2
     assert os.getpid() not in processes.pids()

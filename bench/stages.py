@@ -24,7 +24,6 @@ for _name in ONE_THREAD:
 from bench import corpus  # noqa: E402 - after the thread settings above
 from governance.policy import load_policies_file  # noqa: E402
 from sidecar.detection import PresidioDetector  # noqa: E402
-from sidecar.ner_regions import ner_regions  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 _PASSES = 3
@@ -70,10 +69,7 @@ def measure(size_class: str) -> dict[str, float]:
                 found.extend(layer.find(view.text) if layer is not None else [])
                 timed(stage, started)
             started = time.perf_counter()
-            ner_regions(view.text, [(f.start, f.end) for f in found])
-            timed("NER model", started)
-            regions = detector.layers(text, policy).regions  # as above, whole-text rule too
-            started = time.perf_counter()
+            regions = detector.model_regions(view.text, policy, found)
             detector.model(view.text, policy, regions)
             artifacts = screen.no_artifacts
             timed("NER model", started)

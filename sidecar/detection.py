@@ -316,20 +316,27 @@ class PresidioDetector:
                 found.extend(
                     f for f in layer.find(view.text) if f.score >= detection.score_threshold
                 )
-        # The NER model reads only what could be a name or a place that the layers
-        # above did not find already (`ner_regions`): most of the cost of detection.
-        size = len(view.text)
-        regions = (
-            ner_regions(view.text, [(f.start, f.end) for f in found])
-            if screen.ner_scope == "candidates"
-            else [(0, size)]
-        )
+        regions = self.model_regions(view.text, policy, found)
         read = sum(end - start for start, end in regions)
-        if read >= 0.9 * size:
-            regions = [(0, size)]  # the model reads the whole text then, as one
         if share_above is not None and len(regions) > 1 and read > share_above:
             return Layered(view, found, regions)
         return Layered(view, [*found, *self.model(view.text, policy, regions)], [])
+
+    def model_regions(
+        self, view: str, policy: Policy, found: Sequence[Finding]
+    ) -> list[tuple[int, int]]:
+        """The regions of the view the NER model must read, given the layers' findings."""
+        # Only what could be a name or a place that the layers did not find already
+        # (`ner_regions`): the model is most of the cost of detection.
+        size = len(view)
+        regions = (
+            ner_regions(view, [(f.start, f.end) for f in found])
+            if self._screens[policy.name].ner_scope == "candidates"
+            else [(0, size)]
+        )
+        if sum(end - start for start, end in regions) >= 0.9 * size:
+            return [(0, size)]  # the model reads the whole text then, as one
+        return regions
 
     def model(self, view: str, policy: Policy, regions: Sequence[tuple[int, int]]) -> list[Finding]:
         """The NER model's findings in `regions` of the view, as the policy keeps them."""

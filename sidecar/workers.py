@@ -344,9 +344,10 @@ class ProcessDetector:
             self._send(worker, _job, *args, **options)
             busy[worker] = label
 
+        spare.append(second)  # given back below if the first job cannot even start
         try:
             start(first, "layers", "layers", text, policy, share_above=_SHARE_MODEL_ABOVE)
-            start(second, "patterns", "patterns", text, policy)
+            start(spare.pop(), "patterns", "patterns", text, policy)
             while busy:
                 ready = wait([w.connection for w in busy], max(0.0, deadline - time.monotonic()))
                 if not ready:

@@ -323,6 +323,35 @@ def test_workers_that_cannot_load_fail_the_start_with_the_fault_type_only() -> N
     assert time.monotonic() - started < 120
 
 
+def test_a_worker_killed_while_idle_fails_a_shared_text_closed_and_both_serve_after(
+    shipped_policies: Policies, long_texts: list[str]
+) -> None:
+    detector = ProcessDetector(shipped_policies, processes=2)
+    try:
+        victim = detector.pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _alive(victim) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(DetectionWorkerError, match="detection worker lost"):
+            detector.detect(long_texts[-1], shipped_policies.default)
+        # Neither worker is lost to the detector: the dead one was replaced, the other
+        # given back (each() needs both idle; it would wait forever for a lost one).
+        answered: list[list[int]] = []
+        asking = threading.Thread(
+            target=lambda: answered.append(detector.each(os.getpid)), daemon=True
+        )
+        asking.start()
+        asking.join(timeout=120)
+        assert answered, "a worker was lost: each() still waits for it"
+        (pids,) = answered
+        assert sorted(pids) == list(detector.pids())
+        assert victim not in pids
+        assert len(pids) == 2
+    finally:
+        detector.close()
+
+
 def test_processes_must_be_positive(shipped_policies: Policies) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         ProcessDetector(shipped_policies, processes=0)

@@ -197,6 +197,10 @@ class WindowedPatternRecognizer(PatternRecognizer):
         recognizer: Any = self
         if not recognizer.patterns:
             return []
+        return self._scan(text, regex_flags)
+
+    def _scan(self, text: str, regex_flags: int | None) -> list[RecognizerResult]:
+        recognizer: Any = self
         windows = self.WINDOWS(text)
         by_pattern = {
             pattern.name: None if pattern.name in self.SCAN_WHOLE else windows
@@ -259,24 +263,15 @@ class WindowedUkNinoRecognizer(WindowedPatternRecognizer, UkNinoRecognizer):
     WINDOWS = Windows(_ALNUM + " ", "[0-9]{2} ?[0-9]{2} ?[0-9]{2}")
 
 
-class WindowedIbanRecognizer(IbanRecognizer):
+class WindowedIbanRecognizer(WindowedPatternRecognizer, IbanRecognizer):
     """Presidio's IbanRecognizer (its own loop: the longest group combination that
     validates) with the scan limited to runs of letters, digits, spaces and dashes
     holding a country code and check digits."""
 
     WINDOWS = Windows(_ALNUM + " \\-", f"[A-Za-z{_NON_ASCII}]{{2}}[0-9]{{2}}")
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        recognizer: Any = self
-        if not recognizer.patterns:
-            return []
-        return _iban_results(recognizer, text, self.WINDOWS(text))
+    def _scan(self, text: str, regex_flags: int | None) -> list[RecognizerResult]:
+        return _iban_results(self, text, self.WINDOWS(text))
 
 
 def _iban_results(

@@ -298,7 +298,7 @@ class ProcessDetector:
         if (
             self._processes > 1
             and len(text) >= SPLIT_MIN_CHARS
-            and text.strip()
+            and not text.isspace()  # (detect returns nothing for it; no copy of the text)
             and self.slots.try_acquire()
         ):
             try:

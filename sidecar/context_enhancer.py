@@ -28,6 +28,7 @@ import regex
 from presidio_analyzer import RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
+from spacy.attrs import IS_PUNCT, IS_STOP
 
 __all__ = ["LocalContextEnhancer"]
 
@@ -50,6 +51,8 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
         super().__init__()
         self._tokenizer = nlp.tokenizer
         self._vocab = nlp.vocab
+        self._is_stop = nlp.vocab.lex_attr_getters[IS_STOP]
+        self._is_punct = nlp.vocab.lex_attr_getters[IS_PUNCT]
 
     def enhance_using_context(
         self,
@@ -160,8 +163,13 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
         """Upstream's filter on a lemma before the split at ':'."""
         if word in ("-pron-", "be"):
             return False
-        lexeme = self._vocab[word]
-        return not lexeme.is_stop and not lexeme.is_punct
+        if word in self._vocab:
+            lexeme = self._vocab[word]
+            return not lexeme.is_stop and not lexeme.is_punct
+        # The flags a new lexeme would get, without making one: a lexeme for each word
+        # read would cost most of this enhancer's time (inside the detection's memory
+        # zone, none outlives the text anyway).
+        return not self._is_stop(word) and not self._is_punct(word)
 
 
 def _bounds(text: str, start: int, back: int, ahead: int) -> tuple[int, int]:

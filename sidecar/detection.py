@@ -17,8 +17,10 @@ original characters and overlaps merge.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -199,11 +201,38 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
         return found
 
 
+class _TextZone:
+    """What spaCy keeps of the texts it reads, dropped when each detection ends.
+
+    spaCy adds every new word it tokenises to its vocabulary (a string and a lexeme) and
+    to its tokenizer's cache, for good: in a long-running server, every name, id and
+    e-mail part ever screened, kept for the life of the process and growing without
+    bound. Inside a memory zone (spaCy 3.8) those additions are transient and removed
+    when it ends, so a text's words live only as long as its detection. A zone swaps
+    the vocabulary's allocator for the whole pipeline: one thread at a time, and a call
+    made inside another zone shares the outer one."""
+
+    def __init__(self, nlp: Any) -> None:
+        self._nlp = nlp
+        self._lock = threading.RLock()
+        self.strings = nlp.vocab.strings
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._nlp.vocab.in_memory_zone:
+                yield
+                return
+            with self._nlp.memory_zone():
+                yield
+
+
 @dataclass(frozen=True, slots=True)
 class _Screen:
     """Everything one policy's detection uses, built once at start."""
 
     analyzer: Any
+    zone: _TextZone
     names: NameRecognizer | None
     addresses: AddressRecognizer | None
     ner_scope: str
@@ -225,6 +254,7 @@ class PresidioDetector:
         presidio_log.setLevel(logging.CRITICAL + 1)
         presidio_log.propagate = False
         engines: dict[tuple[str, str], Any] = {}
+        self._zones: dict[tuple[str, str], _TextZone] = {}  # one per pipeline
         self._screens: dict[str, _Screen] = {}
         for name, policy in policies.policies.items():
             detection = policy.detection
@@ -233,6 +263,7 @@ class PresidioDetector:
                 try:
                     engines[key] = NerOnlySpacyEngine(*key)
                     engines[key].load()
+                    self._zones[key] = _TextZone(engines[key].nlp[detection.language])
                 except (LookupError, OSError, ValueError):
                     raise policies.error(
                         ("policies", name, "detection", "spacy_model"),
@@ -255,8 +286,18 @@ class PresidioDetector:
                 default_score_threshold=detection.score_threshold,
                 context_aware_enhancer=LocalContextEnhancer(engines[key].nlp[detection.language]),
             )
-            self._screens[name] = _screen(detection, analyzer)
+            self._screens[name] = _screen(detection, analyzer, self._zones[key])
         self.finisher = Finisher(policies)
+
+    def holds(self, word: str) -> bool:
+        """Whether a spaCy pipeline's vocabulary holds `word`: where a text's words would
+        stay after its detection (`_TextZone`). For checks that none does."""
+        return any(word in zone.strings for zone in self._zones.values())
+
+    def held_strings(self) -> int:
+        """How many strings the spaCy pipelines' vocabularies hold: the same after any
+        detection as before it."""
+        return sum(len(zone.strings) for zone in self._zones.values())
 
     @staticmethod
     def _registry(policy: Policy, nlp_engine: Any) -> Any:
@@ -344,7 +385,9 @@ class PresidioDetector:
         detection = policy.detection
         found: list[Finding] = []
         engine = screen.analyzer.nlp_engine
-        for finding in engine.entities(view, detection.language, regions):
+        with screen.zone():
+            entities = engine.entities(view, detection.language, regions)
+        for finding in entities:
             if finding.entity not in screen.entities or finding.score < detection.score_threshold:
                 continue
             if finding.entity in _NER_CHECKED:
@@ -363,13 +406,14 @@ class PresidioDetector:
     def _patterns(self, view: str, policy: Policy) -> list[Finding]:
         screen = self._screens[policy.name]
         detection = policy.detection
-        results = screen.analyzer.analyze(
-            text=view,
-            language=detection.language,
-            entities=list(detection.entities),
-            score_threshold=detection.score_threshold,
-            nlp_artifacts=screen.no_artifacts,
-        )
+        with screen.zone():  # the context enhancer tokenises around the matches
+            results = screen.analyzer.analyze(
+                text=view,
+                language=detection.language,
+                entities=list(detection.entities),
+                score_threshold=detection.score_threshold,
+                nlp_artifacts=screen.no_artifacts,
+            )
         return [
             Finding(str(r.entity_type), int(r.start), int(r.end), float(r.score)) for r in results
         ]
@@ -422,12 +466,13 @@ def _deobfuscation_options(detection: Detection) -> DeobfuscationOptions:
     )
 
 
-def _screen(detection: Detection, analyzer: Any) -> _Screen:
+def _screen(detection: Detection, analyzer: Any, zone: _TextZone) -> _Screen:
     entities = set(detection.entities)
     names = detection.names
     addresses = detection.addresses
     return _Screen(
         analyzer=analyzer,
+        zone=zone,
         names=(
             NameRecognizer(
                 NameOptions(

@@ -37,29 +37,33 @@ def _scores(
     analyzer = screen.analyzer
     engine = analyzer.nlp_engine
     nlp = engine.nlp["en"]
-    recognizers = analyzer.registry.get_recognizers(language="en", all_fields=True)
-    raw = []
-    for recognizer in recognizers:
-        for result in recognizer.analyze(text, recognizer.supported_entities, screen.no_artifacts):
-            result.recognition_metadata = result.recognition_metadata or {}
-            result.recognition_metadata.setdefault(
-                RecognizerResult.RECOGNIZER_IDENTIFIER_KEY, recognizer.id
-            )
-            raw.append(result)
-    doc = nlp.make_doc(text)
-    lemmas = [token.lower_ for token in doc]
-    artifacts = NlpArtifacts(
-        entities=[],
-        tokens=doc,
-        tokens_indices=[token.idx for token in doc],
-        lemmas=lemmas,
-        nlp_engine=engine,
-        language="en",
-    )
-    theirs = _Upstream().enhance_using_context(text, copy.deepcopy(raw), artifacts, recognizers)
-    ours = LocalContextEnhancer(nlp).enhance_using_context(
-        text, copy.deepcopy(raw), screen.no_artifacts, recognizers
-    )
+    # Inside the detector's memory zone, as detection runs: the words read stay nowhere.
+    with screen.zone():
+        recognizers = analyzer.registry.get_recognizers(language="en", all_fields=True)
+        raw = []
+        for recognizer in recognizers:
+            for result in recognizer.analyze(
+                text, recognizer.supported_entities, screen.no_artifacts
+            ):
+                result.recognition_metadata = result.recognition_metadata or {}
+                result.recognition_metadata.setdefault(
+                    RecognizerResult.RECOGNIZER_IDENTIFIER_KEY, recognizer.id
+                )
+                raw.append(result)
+        doc = nlp.make_doc(text)
+        lemmas = [token.lower_ for token in doc]
+        artifacts = NlpArtifacts(
+            entities=[],
+            tokens=doc,
+            tokens_indices=[token.idx for token in doc],
+            lemmas=lemmas,
+            nlp_engine=engine,
+            language="en",
+        )
+        theirs = _Upstream().enhance_using_context(text, copy.deepcopy(raw), artifacts, recognizers)
+        ours = LocalContextEnhancer(nlp).enhance_using_context(
+            text, copy.deepcopy(raw), screen.no_artifacts, recognizers
+        )
     return [r.score for r in theirs], [r.score for r in ours]
 
 

@@ -17,15 +17,17 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
+from functools import partial
 from pathlib import Path
 
 import grpc
 import psycopg
 import pytest
 
-from governance.policy import Policy
-from sidecar.detection import Finding
+from governance.policy import Policies, Policy
+from sidecar import workers
+from sidecar.detection import Finding, PresidioDetector
 from sidecar.v1 import governance_pb2 as gpb
 from sidecar.v1 import sidecar_pb2 as pb
 from sidecar.v1 import sidecar_pb2_grpc as pb_grpc
@@ -75,6 +77,16 @@ _FILLER = (
 )
 LONG_TEXT = "\n\n".join([TEXT, *[_FILLER] * 90, TEXT, *[_FILLER] * 90, TEXT])
 SUBJECT = "subject-zq7-canary-42"
+# Words of TEXT as spaCy tokenises them (the model's regions, the windows the context
+# enhancer reads) that its vocabulary does not hold before a text brings them.
+CANARY_WORDS = (
+    "zq7.canary@example.org",
+    "https://zq7-canary.example.net/users/zq7canary",
+    "203.0.113.77",
+    "DE89",
+    "0147",
+    "8147",
+)
 CANARY_BYTES = (CANARIES[0].encode() * 3)[:32]  # sent where a leaf hash belongs
 
 
@@ -91,6 +103,43 @@ class HangingDetector:
     def detect(self, text: str, policy: Policy) -> tuple[Finding, ...]:
         time.sleep(policy.detection.budget_seconds(len(text)) + 0.3)
         return ()
+
+
+def _kept(words: Sequence[str]) -> tuple[list[str], int]:
+    """In a detection worker: which of `words` its spaCy pipelines hold, and how many
+    strings they hold in all."""
+    detector = workers._detector
+    assert detector is not None
+    return [word for word in words if detector.holds(word)], detector.held_strings()
+
+
+def test_the_detection_pipelines_keep_no_word_of_a_text(
+    detector: PresidioDetector, shipped_policies: Policies
+) -> None:
+    """spaCy keeps every new word it tokenises for the life of the process, unless told
+    otherwise: each detection leaves its vocabulary as it found it."""
+    policy = shipped_policies.default
+    assert [word for word in CANARY_WORDS if detector.holds(word)] == []
+    before = detector.held_strings()
+    for text in (TEXT, LONG_TEXT):
+        assert detector.detect(text, policy)
+    assert [word for word in CANARY_WORDS if detector.holds(word)] == []
+    assert detector.held_strings() == before
+
+
+def test_detection_workers_keep_no_word_of_a_text(shipped_policies: Policies) -> None:
+    """The same in worker processes, for a text screened whole and one two workers
+    share (its model regions in halves)."""
+    policy = shipped_policies.default
+    processes = workers.ProcessDetector(shipped_policies, processes=2)
+    try:
+        before = processes.each(partial(_kept, CANARY_WORDS))
+        assert [kept for kept, _ in before] == [[], []]
+        for text in (TEXT, LONG_TEXT, TEXT, LONG_TEXT):
+            assert processes.detect(text, policy)
+        assert sorted(processes.each(partial(_kept, CANARY_WORDS))) == sorted(before)
+    finally:
+        processes.close()
 
 
 def _hits(blob: str) -> list[str]:

@@ -1,7 +1,9 @@
 """Resident memory of the sidecar and each of its detection workers under sustained load.
 
-`soak` keeps `concurrency` Redact calls in flight over the mixed corpus for a fixed time
-and samples VmRSS of the server process and of every detection worker (its children
+`soak` keeps `concurrency` Redact calls in flight for a fixed time, over a new corpus in
+each pass (texts a server has seen before could let a cache look bounded when it is not:
+spaCy's vocabulary grew with every new word until detection ran in memory zones), and
+samples VmRSS of the server process and of every detection worker (its children
 started by multiprocessing's spawn) from /proc. The figures: each process's resident size
 at the first sample (after warm-up), at the last, the largest, and the growth over the
 second half of the run (a leak shows as growth that does not level off).
@@ -10,8 +12,9 @@ second half of the run (a leak shows as growth that does not level off).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,13 +69,13 @@ def worker_pids(server: int) -> list[int]:
 async def soak(
     target: str,
     server: int,
-    texts: Sequence[str],
+    passes: Callable[[int], Sequence[str]],
     *,
     seconds: float,
     concurrency: int = 8,
     sample_every_s: float = 5.0,
 ) -> SoakResult:
-    """Redact `texts` round and round for `seconds`, sampling resident sizes."""
+    """Redact `passes(0)`, `passes(1)`, ... for `seconds`, sampling resident sizes."""
     pids = {"server": server}
     pids.update({f"worker {n + 1}": pid for n, pid in enumerate(worker_pids(server))})
     samples: dict[str, list[float]] = {role: [] for role in pids}
@@ -89,8 +92,10 @@ async def soak(
 
         async def load() -> None:
             nonlocal requests
-            while time.monotonic() < deadline:
-                result = await client.run(texts, concurrency=concurrency)
+            for number in itertools.count():
+                if time.monotonic() >= deadline:
+                    break
+                result = await client.run(passes(number), concurrency=concurrency)
                 requests += len(result.latencies_s)
 
         async def sampler() -> None:

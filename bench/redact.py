@@ -99,6 +99,14 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def _fresh_corpus(seed: int, number: int) -> list[str]:
+    """The soak's pass `number`: a corpus of its own (seeds after the measured one's),
+    shuffled, so every pass brings the server words it has not read before."""
+    texts = [doc.text for doc in corpus.generate(seed + 1 + number)]
+    random.Random(number).shuffle(texts)
+    return texts
+
+
 def _corpus_lines(docs: Sequence[Doc], seed: int) -> list[str]:
     parts = []
     for size_class in corpus.SIZE_CLASSES:
@@ -282,7 +290,7 @@ async def _measure(args: argparse.Namespace, docs: Sequence[Doc]) -> dict[str, A
             soaked = await memory.soak(
                 server.target,
                 server.pid,
-                measurement.mixed_texts,
+                functools.partial(_fresh_corpus, args.seed),
                 seconds=60 * args.soak_minutes,
             )
     if server is not None and server.startup_s is not None:

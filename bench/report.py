@@ -268,7 +268,7 @@ def format_report(
         out += [
             "",
             f"Memory: resident size under Redact at concurrency 8 for {soak.seconds / 60:.1f} "
-            f"min ({soak.requests} requests, {soak.samples} samples)",
+            f"min ({soak.requests} requests, {soak.samples} samples; a new corpus each pass)",
             f"  {'process':<10} {'first MiB':>10} {'last MiB':>10} {'max MiB':>10} "
             f"{'2nd-half growth':>16}",
             *(

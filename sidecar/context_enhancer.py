@@ -39,6 +39,7 @@ _AHEAD = 32
 _RUN_START = regex.compile(r"(?<=\s)\S", flags=regex.REVERSE)
 _RUN_END = regex.compile(r"\S(?=\s)")
 _COLON_RUN = re.compile(r"\S*:\S*")
+_SIGMA = frozenset("\u03c3\u03c2")  # lower-case sigma, medial and final
 
 _Tokens = tuple[list[int], list[int], list[str]]  # starts, lengths, lower-cased words
 
@@ -53,6 +54,7 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
         self._vocab = nlp.vocab
         self._is_stop = nlp.vocab.lex_attr_getters[IS_STOP]
         self._is_punct = nlp.vocab.lex_attr_getters[IS_PUNCT]
+        self._context_words: dict[str, tuple[str, ...]] = {}  # lower-cased, per recognizer
 
     def enhance_using_context(
         self,
@@ -64,6 +66,7 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
     ) -> list[RecognizerResult]:
         by_id = {recognizer.id: recognizer for recognizer in recognizers}
         extra = [word.lower() for word in context or ()]
+        lowered = text.lower()
         wanted = []
         for result in raw_results:
             metadata = result.recognition_metadata or {}
@@ -74,6 +77,8 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
                 continue
             if result.score >= self.MAX_SCORE:
                 continue  # a context word could not raise it: no need to read around it
+            if not extra and not self._may_occur(recognizer, lowered):
+                continue  # none of its context words is in the text: none is near it
             wanted.append((result, recognizer))
         if not wanted:
             return raw_results
@@ -95,6 +100,19 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
                 result.analysis_explanation.set_supportive_context_word(supportive)
                 result.analysis_explanation.set_improved_score(result.score)
         return raw_results
+
+    def _may_occur(self, recognizer: Any, lowered: str) -> bool:
+        """Whether one of `recognizer`'s context words could be in a keyword of the text
+        (`lowered`: the text lower-cased). Upstream looks for each word, lower-cased, in
+        each keyword, lower-cased; a keyword is a lower-cased token or a part of one, and
+        lower-casing maps character by character (only Greek capital sigma depends on
+        its neighbours), so a word in a keyword is in the lower-cased text too. Reading
+        the text's tokens costs far more than these look-ups."""
+        words = self._context_words.get(recognizer.id)
+        if words is None:
+            words = tuple(word.lower() for word in recognizer.context)
+            self._context_words[recognizer.id] = words
+        return any(word in lowered or not _SIGMA.isdisjoint(word) for word in words)
 
     def _windows(self, text: str, starts: Sequence[int]) -> list[tuple[int, int, _Tokens]]:
         """Tokens of the merged windows around `starts` (sorted), each window

@@ -91,6 +91,11 @@ def test_same_scores_on_the_bench_corpus(
         "phone:555-0100 ... and much later the be: 312 555 0142",
         "ssn: 536-22-8147",
         "   \n\n 536-22-8147 at the end",
+        # No context word anywhere in the text (no window is read), then one only in
+        # capitals, inside a longer word, or in a ':'-joined token.
+        "ring 202-555-0147 or 415 555 0199; ids 536-22-8147",
+        "CELL 202-555-0147 and MOBILENUMBER 415 555 0199",
+        "reach:CELLPHONE 202-555-0147",
     ],
 )
 def test_same_scores_with_colons_and_edges(
@@ -125,6 +130,9 @@ _WORDS = (
     "(",
     ")",
     "bob@example.com",
+    "PHONE",
+    "Cell:",
+    "telephones",
 )
 
 

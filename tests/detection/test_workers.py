@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from bench import corpus
 from governance.policy import Policies, Policy, load_policies
-from sidecar import workers
+from sidecar import heap, workers
 from sidecar.detection import PresidioDetector
 from sidecar.finding import Finding
 from sidecar.workers import DetectionWorkerError, ProcessDetector
@@ -449,5 +449,51 @@ def test_a_runaway_detection_is_stopped_and_its_workers_replaced(
         assert not _alive(victim)
         assert detector.pids() != (victim,)
         assert detector.detect(TEXTS[0], default) != ()
+    finally:
+        detector.close()
+
+
+def _resident_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_the_heap_a_large_text_freed_goes_back_to_the_system() -> None:
+    """glibc keeps freed heap pages mapped; `release_free_memory` returns them."""
+    if heap._TRIM is None:
+        pytest.skip("no glibc malloc_trim on this system")
+    before = _resident_mib(os.getpid())
+    blocks = [bytes(64 * 1024) for _ in range(1000)]  # ~64 MiB below the mmap threshold
+    pin = bytes(64 * 1024)  # keeps the heap's top in use, so free() cannot shrink it
+    del blocks
+    held = _resident_mib(os.getpid())
+    heap.release_free_memory()
+    after = _resident_mib(os.getpid())
+    assert held - after > 40, (before, held, after)
+    del pin
+
+
+def test_a_worker_gives_back_what_a_long_detection_freed(shipped_policies: Policies) -> None:
+    """After a 100 KB text, each worker's resident size comes back to about where it was:
+    what the text's detection freed is returned, not kept for the life of the worker."""
+    if heap._TRIM is None:
+        pytest.skip("no glibc malloc_trim on this system")
+    policy = shipped_policies.default
+    docs = corpus.generate(3, {"200B": 4, "2KB": 2, "20KB": 0, "100KB": 1})
+    detector = ProcessDetector(shipped_policies, processes=2)
+    try:
+        for doc in docs[:-1]:
+            detector.detect(doc.text, policy)
+        before = {pid: _resident_mib(pid) for pid in detector.pids()}
+        detector.detect(docs[-1].text, policy)  # shared by both workers
+        deadline = time.monotonic() + 5
+        while True:
+            grown = {pid: _resident_mib(pid) - mib for pid, mib in before.items()}
+            if max(grown.values()) < 8 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert max(grown.values()) < 8, grown  # ~3 MiB; ~18 for one without the trim
     finally:
         detector.close()

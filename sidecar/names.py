@@ -309,10 +309,11 @@ _CAMEL_SPLIT = regex.compile(r"(?<=\p{Ll})(?=\p{Lu})")
 _KEY_SEP = regex.compile(r"[\s_\-./]+")
 
 
-@functools.lru_cache(maxsize=4096)
 def person_field(label: str) -> bool:
     """Whether a column header, field label or key names a person ("Customer", "Assignee",
-    "full_name", "contactName", "Account owner", "Assigned to")."""
+    "full_name", "contactName", "Account owner", "Assigned to"). Not cached: a label is
+    text of the request (a table's first row may be a row of names), and a cache would
+    keep it for the life of the process."""
     key = label.strip(" \t\"'`*_#[]<>:")
     if not key or len(key) > 40 or any(c.isdigit() for c in key):
         return False

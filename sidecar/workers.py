@@ -62,11 +62,12 @@ __all__ = [
 _log = logging.getLogger(__name__)
 
 _READY_TIMEOUT_SECONDS = 300.0
-# After a job this long (a text of ~40 KB or more) the worker gives freed heap pages back
-# (`heap.release_free_memory`), off its answer's path. The trim and the page faults of
-# the next job that needs the pages again cost 1-3% of such a job; after shorter ones
-# they would cost more than the memory is worth (5% of a 2 KB text's detection).
-_TRIM_AFTER_SECONDS = 0.2
+# After a job this long (a text of ~20 KB or more, or a share of a longer one) the worker
+# gives freed heap pages back (`heap.release_free_memory`), off its answer's path. The
+# trim and the page faults of the next job that needs the pages again cost 2-3% of such
+# a job; after short ones they would cost more than the memory is worth (5% of a 2 KB
+# text's detection).
+_TRIM_AFTER_SECONDS = 0.1
 _OWNER_POLL_SECONDS = 0.5
 # How far past a text's time budget a worker may run before it is killed and replaced.
 RUNAWAY_GRACE_SECONDS = 5.0

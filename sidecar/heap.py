@@ -27,11 +27,13 @@ def settle_heap() -> None:
 
 def _malloc_trim() -> Callable[[int], int] | None:
     name = ctypes.util.find_library("c")
+    if name is None:
+        return None
     try:
         trim: Callable[[int], int] | None = getattr(ctypes.CDLL(name), "malloc_trim", None)
     except OSError:
         return None
-    return trim if name else None
+    return trim
 
 
 _TRIM = _malloc_trim()  # glibc's; None elsewhere (musl, macOS): nothing to do there

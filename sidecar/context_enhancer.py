@@ -14,14 +14,19 @@ upstream's: lower-cased tokens (no lemmatizer runs, so a lemma is the token) tha
 stop word or punctuation and not "be" or "-PRON-", split at ':'. So a token holding ':' is
 never one, and the parts of such a token anywhere in the text are keywords everywhere
 ("to" after "To:bob@example.com"): those tokens are found by tokenising only the
-whitespace runs that hold a ':'.
+whitespace runs that hold a ':', and only when a stop word or punctuation mark in a window
+could be one of those parts.
+
+Most matches need no window at all. Their recognizer's context words are nowhere in the
+text; or, from plain words alone, none can be among the keywords the match looks at
+(`_SureKeywords`).
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import regex
@@ -39,6 +44,7 @@ _AHEAD = 32
 _RUN_START = regex.compile(r"(?<=\s)\S", flags=regex.REVERSE)
 _RUN_END = regex.compile(r"\S(?=\s)")
 _COLON_RUN = re.compile(r"\S*:\S*")
+_PLAIN_WORD = re.compile(r"(?<!\S)[A-Za-z]+(?!\S)")
 _SIGMA = frozenset("\u03c3\u03c2")  # lower-case sigma, medial and final
 
 _Tokens = tuple[list[int], list[int], list[str]]  # starts, lengths, lower-cased words
@@ -51,6 +57,7 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
     def __init__(self, nlp: Any) -> None:
         super().__init__()
         self._tokenizer = nlp.tokenizer
+        self._specials = frozenset(nlp.tokenizer.rules)
         self._vocab = nlp.vocab
         self._is_stop = nlp.vocab.lex_attr_getters[IS_STOP]
         self._is_punct = nlp.vocab.lex_attr_getters[IS_PUNCT]
@@ -67,6 +74,7 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
         by_id = {recognizer.id: recognizer for recognizer in recognizers}
         extra = [word.lower() for word in context or ()]
         lowered = text.lower()
+        sure: _SureKeywords | None = None
         wanted = []
         for result in raw_results:
             metadata = result.recognition_metadata or {}
@@ -77,15 +85,26 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
                 continue
             if result.score >= self.MAX_SCORE:
                 continue  # a context word could not raise it: no need to read around it
-            if not extra and not self._may_occur(recognizer, lowered):
-                continue  # none of its context words is in the text: none is near it
-            wanted.append((result, recognizer))
+            stretch = None
+            if not extra:  # (words given with the request count wherever the match is)
+                context_words = self._lowered_context(recognizer)
+                if not _may_occur(context_words, lowered, 0, len(lowered)):
+                    continue  # none of its context words is in the text: none is near it
+                if sure is None:
+                    sure = _SureKeywords(self, text, lowered)
+                stretch = sure.around(result.start)
+                if stretch is not None and not _may_occur(context_words, lowered, *stretch):
+                    continue  # none is where its keywords can be
+            lo, hi = _bounds(text, result.start, _BACK, _AHEAD)
+            if stretch is not None:  # no keyword it looks at lies outside the stretch
+                lo, hi = max(lo, stretch[0]), min(hi, stretch[1])
+            wanted.append((result, recognizer, lo, hi))
         if not wanted:
             return raw_results
-        windows = self._windows(text, sorted({result.start for result, _ in wanted}))
+        windows = self._windows(text, sorted((lo, hi) for _, _, lo, hi in wanted))
         window_starts = [lo for lo, _, _ in windows]
-        parts = self._colon_parts(text)
-        for result, recognizer in wanted:
+        parts = _ColonParts(self, text, lowered)
+        for result, recognizer, _, _ in wanted:
             window = windows[bisect.bisect_right(window_starts, result.start) - 1]
             words = self._surrounding_words(text, window, result.start, parts) + extra
             supportive = self._find_supportive_word_in_context(
@@ -101,25 +120,19 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
                 result.analysis_explanation.set_improved_score(result.score)
         return raw_results
 
-    def _may_occur(self, recognizer: Any, lowered: str) -> bool:
-        """Whether one of `recognizer`'s context words could be in a keyword of the text
-        (`lowered`: the text lower-cased). Upstream looks for each word, lower-cased, in
-        each keyword, lower-cased; a keyword is a lower-cased token or a part of one, and
-        lower-casing maps character by character (only Greek capital sigma depends on
-        its neighbours), so a word in a keyword is in the lower-cased text too. Reading
-        the text's tokens costs far more than these look-ups."""
+    def _lowered_context(self, recognizer: Any) -> tuple[str, ...]:
         words = self._context_words.get(recognizer.id)
         if words is None:
             words = tuple(word.lower() for word in recognizer.context)
             self._context_words[recognizer.id] = words
-        return any(word in lowered or not _SIGMA.isdisjoint(word) for word in words)
+        return words
 
-    def _windows(self, text: str, starts: Sequence[int]) -> list[tuple[int, int, _Tokens]]:
-        """Tokens of the merged windows around `starts` (sorted), each window
-        (lo, hi, tokens)."""
+    def _windows(
+        self, text: str, bounds: Iterable[tuple[int, int]]
+    ) -> list[tuple[int, int, _Tokens]]:
+        """Tokens of the merged windows `bounds` (sorted), each window (lo, hi, tokens)."""
         spans: list[list[int]] = []
-        for start in starts:
-            lo, hi = _bounds(text, start, _BACK, _AHEAD)
+        for lo, hi in bounds:
             if spans and lo <= spans[-1][1]:
                 spans[-1][1] = max(spans[-1][1], hi)
             else:
@@ -145,7 +158,7 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
         return frozenset(parts)
 
     def _surrounding_words(
-        self, text: str, window: tuple[int, int, _Tokens], start: int, parts: frozenset[str]
+        self, text: str, window: tuple[int, int, _Tokens], start: int, parts: _ColonParts
     ) -> list[str]:
         """Upstream's context words for a match at `start` (inside `window`): from the token
         there, the nearest `context_prefix_count` + 1 keywords backwards and
@@ -168,12 +181,13 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
             lo, hi = _bounds(text, start, back, ahead)
             tokens = self._tokens(text, lo, hi)
 
-    def _keywords(self, words: Iterable[str], wanted: int, parts: frozenset[str]) -> list[str]:
+    def _keywords(self, words: Iterable[str], wanted: int, parts: _ColonParts) -> list[str]:
         found: list[str] = []
         for word in words:
             if len(found) == wanted:
                 break
-            if word in parts or (":" not in word and self._is_keyword(word)):
+            # (A part holds no ':'.)
+            if ":" not in word and (self._is_keyword(word) or word in parts):
                 found.append(word)
         return found
 
@@ -188,6 +202,80 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
         # read would cost most of this enhancer's time (inside the detection's memory
         # zone, none outlives the text anyway).
         return not self._is_stop(word) and not self._is_punct(word)
+
+
+def _may_occur(words: Iterable[str], lowered: str, lo: int, hi: int) -> bool:
+    """Whether one of the context `words` could be in a keyword of the text lying in
+    `lowered[lo:hi]` (`lowered`: the text lower-cased). Upstream looks for each word,
+    lower-cased, in each keyword, lower-cased; a keyword is a lower-cased token or a part
+    of one, and lower-casing maps character by character (only Greek capital sigma
+    depends on its neighbours), so a word in a keyword is in the lower-cased text too.
+    Reading the text's tokens costs far more than these look-ups."""
+    return any(lowered.find(word, lo, hi) >= 0 or not _SIGMA.isdisjoint(word) for word in words)
+
+
+class _SureKeywords:
+    """The text's plain words: whitespace-delimited runs of ASCII letters that spaCy
+    makes one token of (no special case such as "cannot" covers them; its prefix,
+    suffix and infix rules all need some other character) and that are keywords (no
+    stop word). They bound where a match's keywords can lie: its nearest
+    `context_prefix_count` + 1 keywords backwards all come after the as many plain words
+    before it, and its nearest `context_suffix_count` + 1 forwards end by as many plain
+    words after it, whatever the tokens between are. Only where the lower-cased text
+    maps character for character onto the text (the same length) do offsets agree."""
+
+    def __init__(self, enhancer: LocalContextEnhancer, text: str, lowered: str) -> None:
+        self._lowered = lowered
+        self._back = enhancer.context_prefix_count + 1
+        self._ahead = enhancer.context_suffix_count + 1
+        self._usable = len(lowered) == len(text)
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        if not self._usable:
+            return
+        specials = enhancer._specials
+        for match in _PLAIN_WORD.finditer(text):
+            word = match.group()
+            if word not in specials and enhancer._is_keyword(word.lower()):
+                self._starts.append(match.start())
+                self._ends.append(match.end())
+
+    def around(self, start: int) -> tuple[int, int] | None:
+        """The stretch (lo, hi) of the text holding every keyword a match at `start`
+        looks at, from the start of a whitespace/non-whitespace run to the end of one;
+        None if offsets in the lower-cased text are not the text's. A plain word ending
+        by `start` comes before the match's token, one starting after `start` after it."""
+        if not self._usable:
+            return None
+        before = bisect.bisect_right(self._ends, start)
+        lo = self._starts[before - self._back] if before >= self._back else 0
+        after = bisect.bisect_right(self._starts, start) + self._ahead - 1
+        hi = self._ends[after] if after < len(self._ends) else len(self._lowered)
+        return lo, hi
+
+
+class _ColonParts:
+    """Upstream's keywords that are parts of a ':'-joined token, found on demand: the
+    colon runs are tokenised only when a word in a window (a stop word or punctuation
+    mark) stands next to a ':' somewhere in the text, as a part would."""
+
+    def __init__(self, enhancer: LocalContextEnhancer, text: str, lowered: str) -> None:
+        self._enhancer = enhancer
+        self._text = text
+        self._lowered = lowered
+        self._parts: frozenset[str] | None = None
+
+    def __contains__(self, word: object) -> bool:
+        assert isinstance(word, str)  # noqa: S101 - for the type checker
+        if self._parts is None:
+            # A part of a token is bounded by a ':' on at least one side. (A sigma's
+            # lower case depends on its neighbours: then read the runs anyway.)
+            if _SIGMA.isdisjoint(word) and not (
+                word + ":" in self._lowered or ":" + word in self._lowered
+            ):
+                return False
+            self._parts = self._enhancer._colon_parts(self._text)
+        return word in self._parts
 
 
 def _bounds(text: str, start: int, back: int, ahead: int) -> tuple[int, int]:

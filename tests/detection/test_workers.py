@@ -68,26 +68,26 @@ def test_a_text_shared_by_two_workers_gets_exactly_the_in_process_findings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shared: list[int] = []
-    halved: list[int] = []
-    original_shared, original_halves = ProcessDetector._shared, workers._halves
+    handed_over: list[int] = []  # model parts sent to another worker than the layers'
+    original_shared, original_send = ProcessDetector._shared, ProcessDetector._send
 
     def counted_shared(self: ProcessDetector, *args: Any) -> tuple[Finding, ...]:
         shared.append(1)
         return original_shared(self, *args)
 
-    def counted_halves(regions: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
-        halves = original_halves(regions)
-        halved.append(len(halves))
-        return halves
+    def counted_send(self: ProcessDetector, worker: Any, function: Any, *args: Any) -> None:
+        if function is workers._job and args[0] == "model":
+            handed_over.append(1)
+        original_send(self, worker, function, *args)
 
     monkeypatch.setattr(ProcessDetector, "_shared", counted_shared)
-    monkeypatch.setattr(workers, "_halves", counted_halves)
+    monkeypatch.setattr(ProcessDetector, "_send", counted_send)
     policy = shipped_policies.default
     for text in long_texts:
         assert processes.detect(text, policy) == detector.detect(text, policy)
     # Every text was shared (no other caller held a worker); the long ones' regions too.
     assert len(shared) == len(long_texts)
-    assert halved.count(2) >= 4
+    assert len(handed_over) >= 4
 
 
 def test_a_text_is_shared_only_when_a_second_worker_is_idle(
@@ -131,24 +131,25 @@ def _regions(gaps_and_sizes: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return regions
 
 
-@given(st.lists(st.tuples(st.integers(0, 50), st.integers(1, 400)), max_size=30).map(_regions))
-def test_halves_cut_regions_in_order_into_the_two_most_even_runs(
-    regions: list[tuple[int, int]],
+@given(
+    st.lists(st.tuples(st.integers(0, 50), st.integers(1, 400)), min_size=2, max_size=30).map(
+        _regions
+    ),
+    st.floats(0.0, 1.0),
+)
+def test_parts_cut_regions_in_order_nearest_to_the_share(
+    regions: list[tuple[int, int]], share: float
 ) -> None:
-    halves = workers._halves(regions)
-    assert [region for half in halves for region in half] == regions
-    if len(regions) < 2:
-        assert len(halves) == (1 if regions else 0)
-        return
-    assert len(halves) == 2
-    assert halves[0]
-    assert halves[1]
+    first, second = workers._parts(regions, share)
+    assert [*first, *second] == regions
+    assert first
+    assert second
+    lengths = [end - start for start, end in regions]
 
-    def gap(cut: int) -> int:
-        lengths = [end - start for start, end in regions]
-        return abs(sum(lengths[:cut]) - sum(lengths[cut:]))
+    def off(cut: int) -> float:
+        return abs(sum(lengths[:cut]) - share * sum(lengths))
 
-    assert gap(len(halves[0])) == min(gap(cut) for cut in range(1, len(regions)))
+    assert off(len(first)) == min(off(cut) for cut in range(1, len(regions)))
 
 
 def _single_threaded() -> bool | None:
@@ -351,6 +352,41 @@ def test_a_worker_killed_while_idle_fails_a_shared_text_closed_and_both_serve_af
         assert sorted(pids) == list(detector.pids())
         assert victim not in pids
         assert len(pids) == 2
+    finally:
+        detector.close()
+
+
+def _model_fault(view: str, policy: Policy, regions: Any) -> list[Finding]:
+    """Fault: the NER model raising, quoting the text."""
+    raise ValueError(f"cannot read {view!r}")
+
+
+def _install_model_fault() -> None:
+    # Its own detector's model: whether `layers` calls it or the layers' worker goes on
+    # with its part of the regions after the layers' answer.
+    workers._detector.model = _model_fault  # type: ignore[union-attr]
+
+
+def test_a_fault_after_the_layers_answer_fails_the_text_closed_and_both_serve_after(
+    shipped_policies: Policies, long_texts: list[str]
+) -> None:
+    canary = "zq7.model.canary@example.org"
+    text = f"Mail {canary} to Oskar Wieczorek.\n{long_texts[-1]}"
+    detector = ProcessDetector(shipped_policies, processes=2)
+    try:
+        detector.each(_install_model_fault)
+        with pytest.raises(DetectionWorkerError) as caught:
+            detector.detect(text, shipped_policies.default)
+        assert str(caught.value) == "ValueError"
+        assert canary not in "".join(traceback.format_exception(caught.value))
+        assert detector.slots.try_acquire()  # the second worker's slot came back
+        detector.slots.release()
+        assert sorted(detector.each(os.getpid)) == list(detector.pids())  # both serve
+        # A text the layers' worker reads whole (its regions too short to share) fails
+        # alike, in one answer.
+        with pytest.raises(DetectionWorkerError, match="ValueError"):
+            detector.detect("Hi, I'm Jane Roe from Leeds. " * 20, shipped_policies.default)
+        assert sorted(detector.each(os.getpid)) == list(detector.pids())
     finally:
         detector.close()
 

@@ -22,8 +22,9 @@ the input.
 A text may also be shared by two idle workers (`ProcessDetector._shared`): one computes
 the de-obfuscated view, the name and address layers and the NER model, and sends the
 view back with its findings; the other runs the pattern recognizers. When the model has
-much to read, the first sends its regions back unread instead, and each worker reads
-half. The owner merges what they found. The view is request data like the text, and,
+much to read, the first sends half of its regions back with the view and reads the
+other half itself, and the next worker free reads the rest. The owner merges what they
+found. The view is request data like the text, and,
 like it, crosses only the workers' pipes.
 """
 
@@ -372,12 +373,12 @@ class ProcessDetector:
     ) -> tuple[Finding, ...]:
         """`detect` as the detector's jobs on two workers: the layers and the model on
         `first` and the pattern recognizers on `second`, finished here. When the model's
-        regions hold more than _SHARE_MODEL_ABOVE characters, the layers' job returns
-        them unread, and they go out in two halves, each to the next worker free. The
-        layers' job sends the de-obfuscated view back with its findings, so no process
-        computes it twice."""
+        regions hold more than _SHARE_MODEL_ABOVE characters, `first` answers the layers
+        with half of them unread (`_layers_then_model`) and goes on with the other half;
+        the unread half goes to the next worker free. The layers' answer carries the
+        de-obfuscated view, so no process computes it twice."""
         busy: dict[_Worker, str] = {}
-        spare: list[_Worker] = []  # free, kept until the layers tell whether halves come
+        spare: list[_Worker] = []  # free, kept until the layers tell whether a part comes
         results: dict[str, Any] = {}
         todo: list[tuple[str, list[tuple[int, int]]]] = []
         layered: Layered | None = None
@@ -398,13 +399,14 @@ class ProcessDetector:
                 for worker in [w for w in busy if w.connection in ready]:
                     label = busy.pop(worker)
                     results[label] = self._receive(worker, deadline)
-                    if label == "layers":
-                        layered = results["layers"]
-                        if layered.regions:  # the first part is being read there
-                            busy[worker] = "model0"
-                            todo = [("model1", layered.regions)]
-                            continue
-                    spare.append(worker)
+                    if label == "layers" and results[label].regions:
+                        layered = results[label]
+                        busy[worker] = "model0"  # it goes on with the first part
+                        todo = [("model1", layered.regions)]
+                    else:
+                        if label == "layers":
+                            layered = results[label]
+                        spare.append(worker)
                     while todo and spare and layered is not None:
                         label, part = todo.pop(0)
                         start(spare.pop(), label, "model", layered.view.text, policy, part)

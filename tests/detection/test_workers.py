@@ -90,6 +90,50 @@ def test_a_text_shared_by_two_workers_gets_exactly_the_in_process_findings(
     assert len(handed_over) >= 4
 
 
+def _slow_layers() -> None:
+    detector = workers._detector
+    assert detector is not None
+    layers = detector.layers
+
+    def slow(*args: Any, **options: Any) -> Any:
+        time.sleep(0.3)
+        return layers(*args, **options)
+
+    detector.layers = slow  # type: ignore[method-assign]
+
+
+def test_the_other_part_of_the_model_goes_to_the_worker_that_is_free(
+    shipped_policies: Policies,
+    detector: PresidioDetector,
+    long_texts: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The patterns' worker is free long before the layers' worker answers: the part of
+    # the model's regions the layers' worker does not read goes to it at once, not to
+    # the layers' worker once its own part is done.
+    sent: list[tuple[int, str]] = []
+    original_send = ProcessDetector._send
+
+    def recorded_send(self: ProcessDetector, worker: Any, function: Any, *args: Any) -> None:
+        sent.append((worker.pid, args[0] if function is workers._job else function.__name__))
+        original_send(self, worker, function, *args)
+
+    processes = ProcessDetector(shipped_policies, processes=2)
+    try:
+        processes.each(_slow_layers)
+        monkeypatch.setattr(ProcessDetector, "_send", recorded_send)
+        text = long_texts[-1]  # 20 KB: its regions are shared
+        assert processes.detect(text, shipped_policies.default) == detector.detect(
+            text, shipped_policies.default
+        )
+    finally:
+        processes.close()
+    (layers_worker,) = [pid for pid, job in sent if job == "_layers_then_model"]
+    (patterns_worker,) = [pid for pid, job in sent if job == "patterns"]
+    assert [pid for pid, job in sent if job == "model"] == [patterns_worker]
+    assert patterns_worker != layers_worker
+
+
 def test_a_text_is_shared_only_when_a_second_worker_is_idle(
     processes: ProcessDetector,
     shipped_policies: Policies,

@@ -18,15 +18,15 @@ whitespace runs that hold a ':', and only when a stop word or punctuation mark i
 could be one of those parts.
 
 Most matches need no window at all. Their recognizer's context words are nowhere in the
-text; or, from plain words alone, none can be among the keywords the match looks at
-(`_SureKeywords`).
+text; or, from plain words alone, none can be among the keywords the match looks at, or
+a plain word just before the match holds one and is surely among them (`_SureKeywords`).
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import regex
@@ -45,6 +45,7 @@ _RUN_START = regex.compile(r"(?<=\s)\S", flags=regex.REVERSE)
 _RUN_END = regex.compile(r"\S(?=\s)")
 _COLON_RUN = re.compile(r"\S*:\S*")
 _PLAIN_WORD = re.compile(r"(?<!\S)[A-Za-z]+(?!\S)")
+_RUN = re.compile(r"\s+|\S+")
 _SIGMA = frozenset("\u03c3\u03c2")  # lower-case sigma, medial and final
 
 _Tokens = tuple[list[int], list[int], list[str]]  # starts, lengths, lower-cased words
@@ -95,6 +96,10 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
                 stretch = sure.around(result.start)
                 if stretch is not None and not _may_occur(context_words, lowered, *stretch):
                     continue  # none is where its keywords can be
+                held = sure.held_near(context_words, result.start)
+                if held is not None:  # one is surely among them
+                    self._raise(result, recognizer, held)
+                    continue
             lo, hi = _bounds(text, result.start, _BACK, _AHEAD)
             if stretch is not None:  # no keyword it looks at lies outside the stretch
                 lo, hi = max(lo, stretch[0]), min(hi, stretch[1])
@@ -111,14 +116,18 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
                 words, recognizer.context, self.context_matching_mode
             )
             if supportive:
-                score = max(
-                    result.score + self.context_similarity_factor,
-                    self.min_score_with_context_similarity,
-                )
-                result.score = min(score, self.MAX_SCORE)
-                result.analysis_explanation.set_supportive_context_word(supportive)
-                result.analysis_explanation.set_improved_score(result.score)
+                self._raise(result, recognizer, supportive)
         return raw_results
+
+    def _raise(self, result: RecognizerResult, recognizer: Any, supportive: str) -> None:
+        """Upstream's score for a match with a context word near it."""
+        score = max(
+            result.score + self.context_similarity_factor,
+            self.min_score_with_context_similarity,
+        )
+        result.score = min(score, self.MAX_SCORE)
+        result.analysis_explanation.set_supportive_context_word(supportive)
+        result.analysis_explanation.set_improved_score(result.score)
 
     def _lowered_context(self, recognizer: Any) -> tuple[str, ...]:
         words = self._context_words.get(recognizer.id)
@@ -225,7 +234,9 @@ class _SureKeywords:
     maps character for character onto the text (the same length) do offsets agree."""
 
     def __init__(self, enhancer: LocalContextEnhancer, text: str, lowered: str) -> None:
+        self._text = text
         self._lowered = lowered
+        self._specials = enhancer._specials
         self._back = enhancer.context_prefix_count + 1
         self._ahead = enhancer.context_suffix_count + 1
         self._usable = len(lowered) == len(text)
@@ -239,6 +250,46 @@ class _SureKeywords:
             if word not in specials and enhancer._is_keyword(word.lower()):
                 self._starts.append(match.start())
                 self._ends.append(match.end())
+
+    def held_near(self, words: Sequence[str], start: int) -> str | None:
+        """A context word in `words` that a plain word before a match at `start` holds,
+        when that plain word is surely among the keywords the match looks at backwards:
+        too few characters lie between the two for the tokens there (each a keyword or
+        not, the match's own token one too) to push it out; None when there is no such
+        word. Upstream names the first of the recognizer's context words found in any
+        keyword near the match in its explanation, this the first in the nearest plain
+        word; the score is the same."""
+        if not self._usable:
+            return None
+        before = bisect.bisect_right(self._ends, start)
+        for index in range(before - 1, max(before - self._back, 0) - 1, -1):
+            plain = self._lowered[self._starts[index] : self._ends[index]]
+            held = next((word for word in words if word in plain), None)
+            if held is not None:
+                return held if self._few_tokens(self._ends[index], start) else None
+        return None
+
+    def _few_tokens(self, lo: int, hi: int) -> bool:
+        """Whether `text[lo:hi]` (from the end of a plain word to a match's start) holds
+        at most `context_prefix_count` - 1 tokens. A plain word or other run of ASCII
+        letters that is no special case is one token, a single space after a word none,
+        any other run of whitespace one; other runs at most one per character (the last
+        may be the first part of the match's own run)."""
+        allowed = self._back - 2
+        count = 0
+        for run in _RUN.finditer(self._text, lo, hi):
+            chars = run.group()
+            if chars.isspace():
+                count += chars != " "
+            elif run.end() == hi and hi < len(self._text) and not self._text[hi].isspace():
+                count += len(chars)
+            elif chars.isascii() and chars.isalpha() and chars not in self._specials:
+                count += 1
+            else:
+                count += len(chars)
+            if count > allowed:
+                return False
+        return True
 
     def around(self, start: int) -> tuple[int, int] | None:
         """The stretch (lo, hi) of the text holding every keyword a match at `start`

@@ -117,6 +117,21 @@ def test_same_scores_on_the_bench_corpus(
         "apple grape melon lemon peach mango 202-555-0147 phone",
         "apple grape melon lemon peach mango 202-555-0147 the of phone",
         "apple grape melon lemon peach mango 202-555-0147 kiwi phone",
+        # A plain word holding the context word, near enough to count without reading
+        # the tokens between: four one-token words, then five; with the match's token a
+        # keyword ("202") or not ("(").
+        "phone number is (202) 555-0147",
+        "phone x y z w (202) 555-0147",
+        "phone x y z w v (202) 555-0147",
+        "phone x y z w 202-555-0147",
+        "phone x y z w v 202-555-0147",
+        "phone a1 b2 (202) 555-0147",
+        "phone\n\n\n\n202-555-0147",
+        "phone  x  y  z  (202) 555-0147",
+        "phone x\ty\tz\tw (202) 555-0147",
+        "phone tel:202-555-0147",
+        "phone cannot cannot (202) 555-0147",
+        "phone gonna gonna gonna (202) 555-0147",
         # Lower-casing that changes the text's length ("\u0130" becomes two characters):
         # offsets in the lower-cased text are not the text's.
         "\u0130\u0130\u0130 phone apple grape melon lemon 202-555-0147",
@@ -170,6 +185,9 @@ _WORDS = (
     "to:",
     "youre",
     "(202) 555-0147",
+    "x",
+    "tel:",
+    "  ",
 )
 
 

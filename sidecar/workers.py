@@ -22,8 +22,8 @@ the input.
 A text may also be shared by two idle workers (`ProcessDetector._shared`): one computes
 the de-obfuscated view, the name and address layers and the NER model, and sends the
 view back with its findings; the other runs the pattern recognizers. When the model has
-much to read, the first sends half of its regions back with the view and reads the
-other half itself, and the next worker free reads the rest. The owner merges what they
+much to read, the first sends part of its regions back with the view and reads the
+rest itself, and the next worker free reads the part sent back. The owner merges what they
 found. The view is request data like the text, and,
 like it, crosses only the workers' pipes.
 """
@@ -78,13 +78,16 @@ RUNAWAY_GRACE_SECONDS = 5.0
 # the part they would take off the first.
 SPLIT_MIN_CHARS = 512
 # The NER model's regions are shared by two workers when they hold more characters than
-# this. Below, the second call to the model and its trip through the pipe cost more than
-# the half of the model they save. Measured on the bench corpus's 2 KB texts, whose
-# regions hold 100 to 900 characters: from about 550 (some 5 ms of the model) halves
-# finish the slowest texts sooner (at most 12.9 ms per text, against 14.6 with 800).
-_SHARE_MODEL_ABOVE = 550
+# this. Below, the second call to the model (~0.5 ms of fixed cost) and its trip through
+# the pipes cost more than the part of the model they save. Measured on the bench
+# corpus's 2 KB texts of two seeds, whose regions hold 100 to 900 characters, the
+# per-text medians through `ProcessDetector`: 200 with 55% kept by the layers' worker
+# (which starts on its part at once, while the other worker may still be on the pattern
+# recognizers) gave a mean of 11.6 ms and a slowest text of 17.0, against 11.8 and 17.2
+# with 550 and halves.
+_SHARE_MODEL_ABOVE = 200
 # The share of the model's regions the worker that found them keeps.
-_FIRST_SHARE = 0.5
+_FIRST_SHARE = 0.55
 
 
 class DetectionWorkerError(RuntimeError):
@@ -374,8 +377,8 @@ class ProcessDetector:
         """`detect` as the detector's jobs on two workers: the layers and the model on
         `first` and the pattern recognizers on `second`, finished here. When the model's
         regions hold more than _SHARE_MODEL_ABOVE characters, `first` answers the layers
-        with half of them unread (`_layers_then_model`) and goes on with the other half;
-        the unread half goes to the next worker free. The layers' answer carries the
+        with part of them unread (`_layers_then_model`) and goes on with the rest; the
+        unread part goes to the next worker free. The layers' answer carries the
         de-obfuscated view, so no process computes it twice."""
         busy: dict[_Worker, str] = {}
         spare: list[_Worker] = []  # free, kept until the layers tell whether a part comes

@@ -23,9 +23,9 @@ A text may also be shared by two idle workers (`ProcessDetector._shared`): one c
 the de-obfuscated view, the name and address layers and the NER model, and sends the
 view back with its findings; the other runs the pattern recognizers. When the model has
 much to read, the first sends part of its regions back with the view and reads the
-rest itself, and the next worker free reads the part sent back. The owner merges what they
-found. The view is request data like the text, and,
-like it, crosses only the workers' pipes.
+rest itself, and the next worker free reads the part sent back. The owner merges what
+they found. The view is request data like the text, and, like it, crosses only the
+workers' pipes.
 """
 
 from __future__ import annotations

@@ -315,15 +315,21 @@ class _ColonParts:
         self._text = text
         self._lowered = lowered
         self._parts: frozenset[str] | None = None
+        # Words found next to no ':' (each search reads the whole text): a long text
+        # asks about the same few stop words and marks thousands of times.
+        self._apart: set[str] = set()
 
     def __contains__(self, word: object) -> bool:
         assert isinstance(word, str)  # noqa: S101 - for the type checker
         if self._parts is None:
+            if word in self._apart:
+                return False
             # A part of a token is bounded by a ':' on at least one side. (A sigma's
             # lower case depends on its neighbours: then read the runs anyway.)
             if _SIGMA.isdisjoint(word) and not (
                 word + ":" in self._lowered or ":" + word in self._lowered
             ):
+                self._apart.add(word)
                 return False
             self._parts = self._enhancer._colon_parts(self._text)
         return word in self._parts

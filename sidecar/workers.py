@@ -428,11 +428,14 @@ class ProcessDetector:
                 self._lose(worker, "a detection ran far past its budget")
             raise DetectionWorkerError("detection worker stopped: past its budget") from None
         finally:
-            # After a fault: a worker still on a job has its answer read (and dropped)
-            # before it serves again, or is replaced.
-            for worker in list(busy):
+            # After a fault: a worker still on a job has its answers read (and dropped)
+            # before it serves again, or is replaced. A layers' answer with regions
+            # unread has a second answer coming: the model's on the rest.
+            for worker, label in list(busy.items()):
                 try:
-                    self._receive(worker, deadline)
+                    answer = self._receive(worker, deadline)
+                    if label == "layers" and answer.regions:
+                        self._receive(worker, deadline)
                     self._give(worker)
                 except DetectionWorkerError:
                     pass

@@ -371,12 +371,15 @@ def test_workers_that_cannot_load_fail_the_start_with_the_fault_type_only() -> N
     assert time.monotonic() - started < 120
 
 
+@pytest.mark.parametrize("killed", [0, 1])
 def test_a_worker_killed_while_idle_fails_a_shared_text_closed_and_both_serve_after(
-    shipped_policies: Policies, long_texts: list[str]
+    shipped_policies: Policies, long_texts: list[str], killed: int
 ) -> None:
+    # Either worker: the one the text's layers go to, or the other (then the layers'
+    # worker, which goes on with part of the model's regions, has two answers to read).
     detector = ProcessDetector(shipped_policies, processes=2)
     try:
-        victim = detector.pids()[0]
+        victim = detector.pids()[killed]
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 10
         while _alive(victim) and time.monotonic() < deadline:
@@ -433,6 +436,44 @@ def test_a_fault_after_the_layers_answer_fails_the_text_closed_and_both_serve_af
         assert sorted(detector.each(os.getpid)) == list(detector.pids())
     finally:
         detector.close()
+
+
+def _patterns_fault(text: str, policy: Policy) -> list[Finding]:
+    """Fault: the pattern recognizers' job raising, quoting the text."""
+    raise ValueError(f"cannot read {text!r}")
+
+
+def _install_patterns_fault() -> None:
+    workers._detector.patterns = _patterns_fault  # type: ignore[union-attr]
+
+
+def _remove_patterns_fault() -> None:
+    vars(workers._detector).pop("patterns", None)  # its own method again
+
+
+def test_a_fault_in_the_patterns_job_leaves_no_answer_in_a_pipe(
+    shipped_policies: Policies, detector: PresidioDetector, long_texts: list[str]
+) -> None:
+    # The pattern recognizers fail while the layers' worker is still on the layers (and
+    # then on its part of the model's regions): both of its answers are read before it
+    # serves again, or the next call would get this text's findings.
+    canary = "zq7.patterns.canary@example.org"
+    text = f"Mail {canary} to Oskar Wieczorek.\n{long_texts[-1]}"
+    policy = shipped_policies.default
+    processes = ProcessDetector(shipped_policies, processes=2)
+    try:
+        processes.each(_install_patterns_fault)
+        with pytest.raises(DetectionWorkerError) as caught:
+            processes.detect(text, policy)
+        assert str(caught.value) == "ValueError"
+        assert canary not in "".join(traceback.format_exception(caught.value))
+        assert sorted(processes.each(os.getpid)) == list(processes.pids())
+        processes.each(_remove_patterns_fault)
+        other = long_texts[-2]
+        assert processes.detect(other, policy) == detector.detect(other, policy)
+        assert processes.detect(text, policy) == detector.detect(text, policy)
+    finally:
+        processes.close()
 
 
 def test_processes_must_be_positive(shipped_policies: Policies) -> None:

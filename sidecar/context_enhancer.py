@@ -43,9 +43,13 @@ _BACK = 96
 _AHEAD = 32
 _RUN_START = regex.compile(r"(?<=\s)\S", flags=regex.REVERSE)
 _RUN_END = regex.compile(r"\S(?=\s)")
-_COLON_RUN = re.compile(r"\S*:\S*")
+# A whole run holding a ':'. Anchored at a run's start: unanchored, a long run with no ':'
+# was searched again from each of its characters.
+_COLON_RUN = re.compile(r"(?<!\S)\S*:\S*")
 _PLAIN_WORD = re.compile(r"(?<!\S)[A-Za-z]+(?!\S)")
 _RUN = re.compile(r"\s+|\S+")
+# Characters between a plain word and a match beyond which `_few_tokens` gives up.
+_FEW_TOKENS_SPAN = 200
 _SIGMA = frozenset("\u03c3\u03c2")  # lower-case sigma, medial and final
 
 _Tokens = tuple[list[int], list[int], list[str]]  # starts, lengths, lower-cased words
@@ -58,7 +62,12 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
     def __init__(self, nlp: Any) -> None:
         super().__init__()
         self._tokenizer = nlp.tokenizer
-        self._specials = frozenset(nlp.tokenizer.rules)
+        # spaCy's rule-based tokenizer with English rules: its special cases (a plain word
+        # is one token unless it is one of them, `_SureKeywords`). Other tokenizers: none
+        # of the shortcuts that rely on it.
+        rules = getattr(nlp.tokenizer, "rules", None)
+        self._plain_words = nlp.lang == "en" and rules is not None
+        self._specials = frozenset(rules or ())
         self._vocab = nlp.vocab
         self._is_stop = nlp.vocab.lex_attr_getters[IS_STOP]
         self._is_punct = nlp.vocab.lex_attr_getters[IS_PUNCT]
@@ -75,6 +84,7 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
         by_id = {recognizer.id: recognizer for recognizer in recognizers}
         extra = [word.lower() for word in context or ()]
         lowered = text.lower()
+        occurring = _Occurrences(lowered)
         sure: _SureKeywords | None = None
         wanted = []
         for result in raw_results:
@@ -89,12 +99,12 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
             stretch = None
             if not extra:  # (words given with the request count wherever the match is)
                 context_words = self._lowered_context(recognizer)
-                if not _may_occur(context_words, lowered, 0, len(lowered)):
+                if not occurring.within(context_words, 0, len(lowered)):
                     continue  # none of its context words is in the text: none is near it
                 if sure is None:
                     sure = _SureKeywords(self, text, lowered)
                 stretch = sure.around(result.start)
-                if stretch is not None and not _may_occur(context_words, lowered, *stretch):
+                if stretch is not None and not occurring.within(context_words, *stretch):
                     continue  # none is where its keywords can be
                 held = sure.held_near(context_words, result.start)
                 if held is not None:  # one is surely among them
@@ -213,14 +223,41 @@ class LocalContextEnhancer(LemmaContextAwareEnhancer):
         return not self._is_stop(word) and not self._is_punct(word)
 
 
-def _may_occur(words: Iterable[str], lowered: str, lo: int, hi: int) -> bool:
-    """Whether one of the context `words` could be in a keyword of the text lying in
-    `lowered[lo:hi]` (`lowered`: the text lower-cased). Upstream looks for each word,
-    lower-cased, in each keyword, lower-cased; a keyword is a lower-cased token or a part
-    of one, and lower-casing maps character by character (only Greek capital sigma
-    depends on its neighbours), so a word in a keyword is in the lower-cased text too.
-    Reading the text's tokens costs far more than these look-ups."""
-    return any(lowered.find(word, lo, hi) >= 0 or not _SIGMA.isdisjoint(word) for word in words)
+class _Occurrences:
+    """Where context words occur in the text, lower-cased (`lowered`): each word's places
+    found once per text, so that each match's checks cost a look-up, not a search of
+    the whole text (a long text can hold thousands of matches)."""
+
+    def __init__(self, lowered: str) -> None:
+        self._lowered = lowered
+        self._places: dict[str, list[int]] = {}
+
+    def within(self, words: Iterable[str], lo: int, hi: int) -> bool:
+        """Whether one of the context `words` could be in a keyword of the text lying in
+        `lowered[lo:hi]`. Upstream looks for each word, lower-cased, in each keyword,
+        lower-cased; a keyword is a lower-cased token or a part of one, and lower-casing
+        maps character by character (only Greek capital sigma depends on its
+        neighbours), so a word in a keyword is in the lower-cased text too."""
+        for word in words:
+            if not word or not _SIGMA.isdisjoint(word):
+                return True
+            places = self._places.get(word)
+            if places is None:
+                places = self._places[word] = _places(self._lowered, word)
+            index = bisect.bisect_left(places, lo)
+            if index < len(places) and places[index] + len(word) <= hi:
+                return True
+        return False
+
+
+def _places(text: str, word: str) -> list[int]:
+    """Where `word` starts in `text`, overlaps included."""
+    places = []
+    at = text.find(word)
+    while at >= 0:
+        places.append(at)
+        at = text.find(word, at + 1)
+    return places
 
 
 class _SureKeywords:
@@ -239,7 +276,7 @@ class _SureKeywords:
         self._specials = enhancer._specials
         self._back = enhancer.context_prefix_count + 1
         self._ahead = enhancer.context_suffix_count + 1
-        self._usable = len(lowered) == len(text)
+        self._usable = enhancer._plain_words and len(lowered) == len(text)
         self._starts: list[int] = []
         self._ends: list[int] = []
         if not self._usable:
@@ -259,8 +296,8 @@ class _SureKeywords:
         word. Upstream names the first of the recognizer's context words found in any
         keyword near the match in its explanation, this the first in the nearest plain
         word; the score is the same."""
-        if not self._usable:
-            return None
+        if not self._usable or not all(words):
+            return None  # (upstream's first word found may be "", which raises nothing)
         before = bisect.bisect_right(self._ends, start)
         for index in range(before - 1, max(before - self._back, 0) - 1, -1):
             plain = self._lowered[self._starts[index] : self._ends[index]]
@@ -276,6 +313,8 @@ class _SureKeywords:
         any other run of whitespace one; other runs at most one per character (the last
         may be the first part of the match's own run)."""
         allowed = self._back - 2
+        if hi - lo > _FEW_TOKENS_SPAN:
+            return False  # too far to count cheaply for every match: the window decides
         count = 0
         for run in _RUN.finditer(self._text, lo, hi):
             chars = run.group()

@@ -6,15 +6,21 @@ import copy
 from typing import Any
 
 import pytest
+import spacy
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from presidio_analyzer import RecognizerResult
+from presidio_analyzer import Pattern, PatternRecognizer, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 
 from bench import corpus
 from governance.policy import Policies
-from sidecar.context_enhancer import LocalContextEnhancer, _ColonParts
+from sidecar.context_enhancer import (
+    _COLON_RUN,
+    LocalContextEnhancer,
+    _ColonParts,
+    _Occurrences,
+)
 from sidecar.detection import PresidioDetector
 
 
@@ -31,15 +37,21 @@ class _Upstream(LemmaContextAwareEnhancer):
 
 
 def _scores(
-    detector: PresidioDetector, policies: Policies, text: str
+    detector: PresidioDetector,
+    policies: Policies,
+    text: str,
+    recognizers: list[Any] | None = None,
 ) -> tuple[list[float], list[float]]:
+    """Upstream's and our scores of the matches of `recognizers` (default: the shipped
+    policy's) in `text`."""
     screen = detector._screens[policies.default.name]
     analyzer = screen.analyzer
     engine = analyzer.nlp_engine
     nlp = engine.nlp["en"]
     # Inside the detector's memory zone, as detection runs: the words read stay nowhere.
     with screen.zone():
-        recognizers = analyzer.registry.get_recognizers(language="en", all_fields=True)
+        if recognizers is None:
+            recognizers = analyzer.registry.get_recognizers(language="en", all_fields=True)
         raw = []
         for recognizer in recognizers:
             for result in recognizer.analyze(
@@ -132,6 +144,8 @@ def test_same_scores_on_the_bench_corpus(
         "phone tel:202-555-0147",
         "phone cannot cannot (202) 555-0147",
         "phone gonna gonna gonna (202) 555-0147",
+        "phone " + "x" * 300 + " (202) 555-0147",
+        "phone x " + "\n" * 300 + " (202) 555-0147",
         # Lower-casing that changes the text's length ("\u0130" becomes two characters):
         # offsets in the lower-cased text are not the text's.
         "\u0130\u0130\u0130 phone apple grape melon lemon 202-555-0147",
@@ -233,3 +247,67 @@ def test_the_colon_parts_search_the_text_once_per_word(
     parts = _ColonParts(enhancer, colons, colons.lower())
     assert "to" in parts  # a part of "x]:to": a keyword everywhere in that text
     assert "the" not in parts
+
+
+@pytest.mark.parametrize(
+    ("context", "text"),
+    [
+        # Upstream takes the first of the recognizer's words found in a keyword: "" is in
+        # every keyword, and an empty word raises nothing.
+        ([""], "staff E123456"),
+        (["", "staff"], "staff E123456"),
+        (["staff", ""], "staff E123456"),
+        (["staff"], "staff E123456"),
+        ([""], "E123456"),
+    ],
+)
+def test_same_scores_with_a_policys_empty_context_word(
+    detector: PresidioDetector, shipped_policies: Policies, context: list[str], text: str
+) -> None:
+    recognizer = PatternRecognizer(
+        supported_entity="EMPLOYEE_ID",
+        patterns=[Pattern("employee", r"E\d{6}", 0.3)],
+        context=context,
+    )
+    theirs, ours = _scores(detector, shipped_policies, text, [recognizer])
+    assert theirs
+    assert ours == theirs
+
+
+class _CountedSearches(str):
+    """A lower-cased text that counts the searches made in it."""
+
+    finds = 0
+
+    def find(self, *args: Any) -> int:
+        type(self).finds += 1
+        return super().find(*args)
+
+
+def test_each_context_word_is_searched_for_once_per_text() -> None:
+    # A long text can hold thousands of matches; each one's checks are look-ups.
+    lowered = "202-555-0147, call the phone number\n" * 2000
+    occurring = _Occurrences(_CountedSearches(lowered))
+    words = ("phone", "cell", "fax")
+    spans = [(at, at + 30) for at in range(0, len(lowered), 36)]  # one a line
+    assert all(occurring.within(words, lo, hi) for lo, hi in spans)
+    assert not any(occurring.within(("cell", "fax"), lo, hi) for lo, hi in spans)
+    assert not occurring.within(words, 0, 20)
+    assert occurring.within(words, 0, len(lowered))
+    # "phone" 2000 times, then not again; "cell" and "fax" nowhere.
+    assert _CountedSearches.finds == 2001 + 1 + 1
+    assert occurring.within(("",), 5, 5)  # (as str.find finds "" anywhere)
+
+
+@given(
+    st.lists(
+        st.sampled_from(["a", ":", " ", "\n", "b:", "\u00a0", "\t", "x" * 50]), max_size=60
+    ).map("".join)
+)
+def test_colon_runs_are_the_whitespace_runs_holding_a_colon(text: str) -> None:
+    assert _COLON_RUN.findall(text) == [run for run in text.split() if ":" in run]
+
+
+def test_plain_word_shortcuts_only_for_english_rules() -> None:
+    assert LocalContextEnhancer(spacy.blank("en"))._plain_words
+    assert not LocalContextEnhancer(spacy.blank("de"))._plain_words

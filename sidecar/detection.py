@@ -204,8 +204,27 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
 
 # The lexical attributes detection reads of a word: the NER model's features (its
 # config's embedding attributes) and the whitespace check of its moves; the context
-# enhancer's lower case, stop-word and punctuation flags.
+# enhancer's lower case, stop-word and punctuation flags. A pipeline whose model reads
+# others (`_reads_only`) gets every attribute.
 _READ = (NORM, PREFIX, SUFFIX, SHAPE, IS_SPACE, LOWER, IS_STOP, IS_PUNCT)
+_READ_NAMES = frozenset({"NORM", "PREFIX", "SUFFIX", "SHAPE", "IS_SPACE", "SPACY", "ORTH"})
+
+
+def _reads_only(nlp: Any, names: frozenset[str]) -> bool:
+    """Whether every attribute the pipeline's components name in their config (the
+    embedding layers' `attrs`) is one of `names`, and some are named."""
+    named: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "attrs" and isinstance(value, list):
+                    named.update(str(attr) for attr in value)
+                else:
+                    walk(value)
+
+    walk(nlp.config.get("components", {}))
+    return bool(named) and named <= names
 
 
 class _TextZone:
@@ -230,7 +249,11 @@ class _TextZone:
         self._lock = threading.RLock()
         self.strings = nlp.vocab.strings
         getters = nlp.vocab.lex_attr_getters
-        self._read = {attr: getters[attr] for attr in _READ if attr in getters}
+        self._read = (
+            {attr: getters[attr] for attr in _READ if attr in getters}
+            if _reads_only(nlp, _READ_NAMES)
+            else getters
+        )
 
     @contextlib.contextmanager
     def __call__(self) -> Iterator[None]:

@@ -6,7 +6,7 @@ import pytest
 
 from bench import corpus
 from governance.policy import Policies
-from sidecar.detection import PresidioDetector
+from sidecar.detection import _READ_NAMES, PresidioDetector, _reads_only
 
 
 def test_the_model_finds_the_same_with_only_the_attributes_detection_reads(
@@ -56,3 +56,18 @@ def test_a_zone_gives_new_words_fewer_attributes_only_inside_it(
     with pytest.raises(RuntimeError), zone():
         raise RuntimeError
     assert vocab.lex_attr_getters is every
+
+
+class _Pipeline:
+    def __init__(self, config: dict[str, object]) -> None:
+        self.config = config
+
+
+def test_only_a_pipeline_reading_no_other_attributes_gets_fewer(
+    detector: PresidioDetector, shipped_policies: Policies
+) -> None:
+    zone = detector._screens[shipped_policies.default.name].zone
+    assert _reads_only(zone._nlp, _READ_NAMES)  # the shipped pipeline: NER features only
+    embed = {"model": {"tok2vec": {"embed": {"attrs": ["NORM", "PREFIX", "LIKE_NUM"]}}}}
+    assert not _reads_only(_Pipeline({"components": {"ner": embed}}), _READ_NAMES)
+    assert not _reads_only(_Pipeline({"components": {}}), _READ_NAMES)  # names none

@@ -281,10 +281,9 @@ class _SureKeywords:
         self._ends: list[int] = []
         if not self._usable:
             return
-        specials = enhancer._specials
         for match in _PLAIN_WORD.finditer(text):
             word = match.group()
-            if word not in specials and enhancer._is_keyword(word.lower()):
+            if word not in self._specials and enhancer._is_keyword(word.lower()):
                 self._starts.append(match.start())
                 self._ends.append(match.end())
 

@@ -33,7 +33,7 @@ from presidio_analyzer import (
     RecognizerRegistry,
 )
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
-from spacy.attrs import IS_PUNCT, IS_SPACE, IS_STOP, LOWER, NORM, PREFIX, SHAPE, SUFFIX
+from spacy.attrs import IDS, IS_PUNCT, IS_SPACE, IS_STOP, LOWER, NORM, PREFIX, SHAPE, SUFFIX
 from thinc.api import NumpyOps, set_current_ops
 
 from governance.policy import REGEX_FLAGS, Detection, Policies, Policy
@@ -207,7 +207,9 @@ class NerOnlySpacyEngine(SpacyNlpEngine):
 # enhancer's lower case, stop-word and punctuation flags. A pipeline whose model reads
 # others (`_reads_only`) gets every attribute.
 _READ = (NORM, PREFIX, SUFFIX, SHAPE, IS_SPACE, LOWER, IS_STOP, IS_PUNCT)
-_READ_NAMES = frozenset({"NORM", "PREFIX", "SUFFIX", "SHAPE", "IS_SPACE", "SPACY", "ORTH"})
+# Their names as a config gives them, with what every token has anyway (its text and
+# whether a space follows).
+_READ_NAMES = frozenset(name for name, attr in IDS.items() if attr in _READ) | {"ORTH", "SPACY"}
 
 
 def _reads_only(nlp: Any, names: frozenset[str]) -> bool:
